@@ -1,0 +1,1 @@
+//! Writes self-contained executables (see the `mxcp build` issue).

@@ -1,0 +1,22 @@
+-- One row holding a value of every DuckDB type mxcp converts to JSON.
+SELECT
+  42::TINYINT                                         AS tiny,
+  9007199254740993::BIGINT                            AS big,
+  170141183460469231731687303715884105727::HUGEINT    AS huge,
+  18446744073709551615::UBIGINT                       AS ubig,
+  12345678901234567890.1234567890::DECIMAL(38,10)     AS exact,
+  2.5::DOUBLE                                         AS dbl,
+  'text'::VARCHAR                                     AS str,
+  true                                                AS flag,
+  DATE '2024-01-02'                                   AS day,
+  TIME '03:04:05'                                     AS clock,
+  TIMESTAMP '2024-01-02 03:04:05'                     AS at,
+  TIMESTAMPTZ '2024-01-02 03:04:05+00'                AS at_utc,
+  INTERVAL '1 month 3 days 4 hours'                   AS span,
+  '123e4567-e89b-12d3-a456-426614174000'::UUID        AS id,
+  'bytes'::BLOB                                       AS raw,
+  [1, 2, 3]                                           AS list,
+  {'a': 1, 'b': 'two'}                                AS record,
+  MAP {'k': 'v'}                                      AS dict,
+  '{"nested": [1, 2]}'::JSON                          AS doc,
+  NULL::DECIMAL(10,2)                                 AS missing

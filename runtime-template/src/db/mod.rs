@@ -1,0 +1,470 @@
+//! The only module that talks to DuckDB: opening a profile's database, a pool of connections
+//! for concurrent calls, `$name` parameter binding, results as JSON, statement description.
+
+mod convert;
+mod raw;
+mod sql_type;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+
+use duckdb::arrow::array::Array as _;
+use serde_json::{Map, Value as Json};
+
+pub use raw::Description;
+pub use sql_type::SqlType;
+
+use crate::endpoint::{DataType, Format, TypeDef};
+use crate::site::ExtensionDef;
+use crate::user_config::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open database {path}: {message}")]
+    Open { path: String, message: String },
+    #[error("extension '{name}' cannot be loaded: {message}")]
+    Extension { name: String, message: String },
+    #[error("{0}")]
+    Sql(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<duckdb::Error> for DbError {
+    fn from(e: duckdb::Error) -> Self {
+        DbError::Sql(e.to_string())
+    }
+}
+
+/// How to open a profile's database.
+#[derive(Debug, Clone, Default)]
+pub struct DbOptions {
+    pub path: PathBuf,
+    pub readonly: bool,
+    pub extensions: Vec<ExtensionDef>,
+    pub secrets: Vec<Secret>,
+    /// Connections kept for concurrent calls (at least 1).
+    pub pool_size: usize,
+}
+
+/// Column names and DuckDB types of a result, and its rows as JSON objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    pub columns: Vec<(String, SqlType)>,
+    pub rows: Vec<Map<String, Json>>,
+}
+
+impl QueryResult {
+    pub fn into_json(self) -> Json {
+        Json::Array(self.rows.into_iter().map(Json::Object).collect())
+    }
+}
+
+pub struct Database {
+    // field order matters: connections are dropped before the database handle
+    pool: Pool,
+    describe_cache: Mutex<HashMap<String, Arc<Result<Description, String>>>>,
+    raw: raw::RawDb,
+    path: PathBuf,
+    readonly: bool,
+    /// Problems met while preparing connections that do not stop the database (secrets
+    /// DuckDB would not accept, for example).
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .field("readonly", &self.readonly)
+            .finish()
+    }
+}
+
+/// Creates an empty database file (and its directory) if it does not exist.
+pub fn create_database(path: &Path) -> Result<(), DbError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let db = raw::RawDb::open(&path.to_string_lossy(), &[]).map_err(|message| DbError::Open {
+        path: path.display().to_string(),
+        message,
+    })?;
+    drop(db);
+    Ok(())
+}
+
+impl Database {
+    pub fn open(opts: &DbOptions) -> Result<Database, DbError> {
+        if !opts.path.exists() {
+            // a read-only database must exist first (as the reference does)
+            create_database(&opts.path)?;
+        }
+        let settings = [
+            (
+                "access_mode",
+                if opts.readonly {
+                    "READ_ONLY"
+                } else {
+                    "READ_WRITE"
+                },
+            ),
+            // never reach for the network: a missing extension fails fast with a clear error
+            ("autoinstall_known_extensions", "false"),
+        ];
+        let raw = raw::RawDb::open(&opts.path.to_string_lossy(), &settings).map_err(|message| {
+            DbError::Open {
+                path: opts.path.display().to_string(),
+                message,
+            }
+        })?;
+        let first = raw.connect()?;
+        let mut warnings = Vec::new();
+        for ext in &opts.extensions {
+            load_extension(&first, ext)?;
+        }
+        for secret in &opts.secrets {
+            if secret.parameters.is_empty() {
+                continue;
+            }
+            match create_secret_sql(secret) {
+                Ok(sql) => {
+                    if let Err(e) = first.execute_batch(&sql) {
+                        warnings.push(format!(
+                            "secret '{}' (type {}) was not created in DuckDB: {e}",
+                            secret.name, secret.kind
+                        ));
+                    }
+                }
+                Err(e) => warnings.push(e),
+            }
+        }
+        let mut conns = vec![first];
+        for _ in 1..opts.pool_size.max(1) {
+            conns.push(raw.connect()?);
+        }
+        for c in &conns {
+            c.set_prepared_statement_cache_capacity(256);
+        }
+        Ok(Database {
+            pool: Pool {
+                free: Mutex::new(conns),
+                available: Condvar::new(),
+            },
+            describe_cache: Mutex::new(HashMap::new()),
+            raw,
+            path: opts.path.clone(),
+            readonly: opts.readonly,
+            warnings,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `sql`, binding each `$name` the statement uses from `args` (missing ones bind
+    /// NULL). `types` gives declared parameter types, so dates bind as DATE and so on.
+    pub fn query(
+        &self,
+        sql: &str,
+        args: &Map<String, Json>,
+        types: &dyn Fn(&str) -> Option<TypeDef>,
+    ) -> Result<QueryResult, DbError> {
+        let conn = self.pool.take();
+        // A panic inside the duckdb crate must not lose the pooled connection or the caller's
+        // thread: the connection is discarded and replaced.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_query(&conn.0, sql, args, types)
+        }));
+        match outcome {
+            Ok(result) => {
+                self.pool.give(conn.0);
+                result
+            }
+            Err(panic) => {
+                if let Ok(fresh) = self.raw.connect() {
+                    self.pool.give(fresh);
+                }
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(DbError::Sql(format!(
+                    "internal error while running the query: {}",
+                    what.unwrap_or_default()
+                )))
+            }
+        }
+    }
+
+    /// Runs statements that return nothing (set-up scripts, `mxcp query` of DDL).
+    pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
+        let conn = self.pool.take();
+        let r = conn.0.execute_batch(sql).map_err(DbError::from);
+        self.pool.give(conn.0);
+        r
+    }
+
+    /// Result columns and parameters of `sql`, without running it (cached by text).
+    pub fn describe(&self, sql: &str) -> Arc<Result<Description, String>> {
+        if let Some(d) = self.describe_cache.lock().expect("lock").get(sql) {
+            return d.clone();
+        }
+        let d = Arc::new(self.raw.describe(sql));
+        self.describe_cache
+            .lock()
+            .expect("lock")
+            .insert(sql.to_string(), d.clone());
+        d
+    }
+}
+
+fn run_query(
+    conn: &duckdb::Connection,
+    sql: &str,
+    args: &Map<String, Json>,
+    types: &dyn Fn(&str) -> Option<TypeDef>,
+) -> Result<QueryResult, DbError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    for i in 1..=stmt.parameter_count() {
+        let name = stmt.parameter_name(i)?;
+        let value = args.get(&name).unwrap_or(&Json::Null);
+        let bound = to_duck_value(value, types(&name).as_ref());
+        stmt.raw_bind_parameter(i, bound)?;
+    }
+    // raw_query() alone would not execute the statement (and silently yield no rows)
+    stmt.raw_execute()?;
+    let column_count = stmt.column_count();
+    let mut columns = Vec::with_capacity(column_count);
+    let schema = stmt.schema();
+    for i in 0..column_count {
+        let name = schema.field(i).name().clone();
+        columns.push((name, logical_type(&stmt.column_logical_type(i))));
+    }
+    let mut rows: Vec<Map<String, Json>> = Vec::new();
+    while let Some(batch) = stmt.step()? {
+        let n = batch.len();
+        let mut cols: Vec<std::vec::IntoIter<Json>> = Vec::with_capacity(column_count);
+        for (i, (_, ty)) in columns.iter().enumerate() {
+            let mut values = Vec::with_capacity(n);
+            convert::column(batch.column(i).as_ref(), ty, &mut values);
+            cols.push(values.into_iter());
+        }
+        rows.reserve(n);
+        for _ in 0..n {
+            let mut row = Map::with_capacity(column_count);
+            for ((name, _), col) in columns.iter().zip(cols.iter_mut()) {
+                row.insert(name.clone(), col.next().unwrap_or(Json::Null));
+            }
+            rows.push(row);
+        }
+    }
+    Ok(QueryResult { columns, rows })
+}
+
+/// The top-level DuckDB type of an executed column (children only where conversion needs them).
+fn logical_type(lt: &duckdb::core::LogicalTypeHandle) -> SqlType {
+    use duckdb::core::LogicalTypeId as Id;
+    if lt
+        .get_alias()
+        .is_some_and(|a| a.eq_ignore_ascii_case("json"))
+    {
+        return SqlType::Json;
+    }
+    match lt.id() {
+        Id::Uuid => SqlType::Uuid,
+        Id::TimestampTZ => SqlType::TimestampTz,
+        Id::Hugeint => SqlType::HugeInt,
+        Id::Decimal => SqlType::Decimal(lt.decimal_width(), lt.decimal_scale()),
+        Id::List => SqlType::List(Box::new(logical_type(&lt.child(0)))),
+        Id::Array => SqlType::Array(Box::new(logical_type(&lt.child(0))), 0),
+        Id::Struct => SqlType::Struct(
+            (0..lt.num_children())
+                .map(|i| (lt.child_name(i), logical_type(&lt.child(i))))
+                .collect(),
+        ),
+        Id::Map => SqlType::Map(
+            Box::new(logical_type(&lt.child(0))),
+            Box::new(logical_type(&lt.child(1))),
+        ),
+        Id::Varchar => SqlType::Varchar,
+        _ => SqlType::Other(String::new()),
+    }
+}
+
+/// A JSON argument as the DuckDB value to bind, guided by the declared type.
+fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
+    use duckdb::types::{TimeUnit, Value};
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => match (n.as_i64(), def.map(|d| d.ty)) {
+            (Some(i), Some(DataType::Integer) | None) => Value::BigInt(i),
+            (Some(i), Some(DataType::String)) => Value::Text(i.to_string()),
+            _ => Value::Double(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => match def.and_then(|d| d.format) {
+            Some(Format::Date) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                Ok(d) => Value::Date32(
+                    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+                        as i32,
+                ),
+                Err(_) => Value::Text(s.clone()),
+            },
+            Some(Format::DateTime) => match crate::types::parse_datetime(s) {
+                Some(dt) => Value::Timestamp(TimeUnit::Microsecond, dt.timestamp_micros()),
+                None => Value::Text(s.clone()),
+            },
+            Some(Format::Timestamp) => match s.trim().parse::<f64>() {
+                Ok(secs) => Value::Timestamp(TimeUnit::Microsecond, (secs * 1e6) as i64),
+                Err(_) => Value::Text(s.clone()),
+            },
+            _ => Value::Text(s.clone()),
+        },
+        Json::Array(items) => {
+            let item_def = def.and_then(|d| d.items.as_deref());
+            Value::List(items.iter().map(|x| to_duck_value(x, item_def)).collect())
+        }
+        Json::Object(m) => {
+            let props = def.and_then(|d| d.properties.as_ref());
+            let fields: Vec<(String, Value)> = m
+                .iter()
+                .map(|(k, x)| (k.clone(), to_duck_value(x, props.and_then(|p| p.get(k)))))
+                .collect();
+            Value::Struct(duckdb::types::OrderedMap::from(fields))
+        }
+    }
+}
+
+fn load_extension(conn: &duckdb::Connection, ext: &ExtensionDef) -> Result<(), DbError> {
+    if !is_sql_identifier(&ext.name) {
+        return Err(DbError::Extension {
+            name: ext.name.clone(),
+            message: "not a valid extension name".into(),
+        });
+    }
+    let install = match &ext.repo {
+        Some(repo) => format!("INSTALL {} FROM {repo}", ext.name),
+        None => format!("INSTALL {}", ext.name),
+    };
+    // An extension compiled into this build (json, parquet) loads without installing.
+    if conn.execute_batch(&format!("LOAD {}", ext.name)).is_ok() {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("{install}; LOAD {};", ext.name)).map_err(|e| DbError::Extension {
+        name: ext.name.clone(),
+        message: format!(
+            "{e}. This build works offline: only extensions compiled in (json, parquet) or already installed in ~/.duckdb/extensions can be loaded"
+        ),
+    })
+}
+
+fn is_sql_identifier(s: &str) -> bool {
+    crate::endpoint::is_identifier(s)
+}
+
+/// `CREATE TEMPORARY SECRET` for a user-config secret, every value quoted as a SQL literal.
+pub fn create_secret_sql(secret: &Secret) -> Result<String, String> {
+    if !is_sql_identifier(&secret.kind) {
+        return Err(format!(
+            "secret '{}': type '{}' is not a valid secret type name",
+            secret.name, secret.kind
+        ));
+    }
+    let mut parts = vec![format!("TYPE {}", secret.kind)];
+    for (key, value) in &secret.parameters {
+        if !is_sql_identifier(key) {
+            return Err(format!(
+                "secret '{}': parameter name '{key}' is not a valid identifier",
+                secret.name
+            ));
+        }
+        parts.push(format!("{key} {}", sql_literal(value)));
+    }
+    Ok(format!(
+        "CREATE OR REPLACE TEMPORARY SECRET {} ({})",
+        quote_ident(&secret.name),
+        parts.join(", ")
+    ))
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+pub fn quote_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn sql_literal(v: &Json) -> String {
+    match v {
+        Json::Null => "NULL".into(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => quote_string(s),
+        Json::Array(items) => format!(
+            "[{}]",
+            items.iter().map(sql_literal).collect::<Vec<_>>().join(", ")
+        ),
+        Json::Object(m) => {
+            format!(
+                "MAP {{{}}}",
+                m.iter()
+                    .map(|(k, v)| format!("{}: {}", quote_string(k), sql_literal(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+}
+
+struct Pool {
+    free: Mutex<Vec<duckdb::Connection>>,
+    available: Condvar,
+}
+
+struct Taken(duckdb::Connection);
+
+impl Pool {
+    fn take(&self) -> Taken {
+        let mut free = self.free.lock().expect("pool lock");
+        loop {
+            if let Some(c) = free.pop() {
+                return Taken(c);
+            }
+            free = self.available.wait(free).expect("pool lock");
+        }
+    }
+    fn give(&self, c: duckdb::Connection) {
+        self.free.lock().expect("pool lock").push(c);
+        self.available.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_are_quoted() {
+        let secret = Secret {
+            name: "gh".into(),
+            kind: "http".into(),
+            parameters: serde_json::from_str(
+                r#"{"BEARER_TOKEN": "a'b", "EXTRA_HTTP_HEADERS": {"X-K": "v"}}"#,
+            )
+            .unwrap(),
+        };
+        assert_eq!(
+            create_secret_sql(&secret).unwrap(),
+            "CREATE OR REPLACE TEMPORARY SECRET \"gh\" (TYPE http, BEARER_TOKEN 'a''b', EXTRA_HTTP_HEADERS MAP {'X-K': 'v'})"
+        );
+        let bad = Secret {
+            parameters: serde_json::from_str(r#"{"A; DROP": "x"}"#).unwrap(),
+            ..secret
+        };
+        assert!(create_secret_sql(&bad).is_err());
+    }
+}

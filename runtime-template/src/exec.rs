@@ -1,0 +1,421 @@
+//! Executing an endpoint: input conversion → input policies → SQL (or prompt rendering) →
+//! result shaping by the declared return type → output validation → output policies.
+//!
+//! Python endpoints plug in here once the embedded interpreter exists.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::db::{Database, DbError, DbOptions, QueryResult};
+use crate::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
+use crate::policy;
+use crate::project::Project;
+use crate::types;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExecError {
+    #[error("{kind} '{name}' not found")]
+    NotFound { kind: &'static str, name: String },
+    /// Argument conversion or constraint failure.
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Policy(String),
+    #[error("{0}")]
+    Execution(String),
+    #[error("Output validation failed: {0}")]
+    Output(String),
+}
+
+/// Who is calling, as policies see it.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// A user context given on the command line or by a test (`None`: anonymous).
+    pub user_context: Option<Json>,
+    /// Where the user context came from: "cli" or "test".
+    pub user_provider: &'static str,
+    pub skip_output_validation: bool,
+}
+
+pub struct Runtime {
+    pub project: Arc<Project>,
+    db: Mutex<Option<Arc<Database>>>,
+    pool_size: usize,
+    sources: Mutex<HashMap<std::path::PathBuf, Arc<str>>>,
+    builtins: Vec<Endpoint>,
+}
+
+impl Runtime {
+    pub fn new(project: Project, pool_size: usize) -> Runtime {
+        let builtins = if project.site.sql_tools.enabled {
+            builtin_sql_tools(&project)
+        } else {
+            Vec::new()
+        };
+        Runtime {
+            project: Arc::new(project),
+            db: Mutex::new(None),
+            pool_size,
+            sources: Mutex::default(),
+            builtins,
+        }
+    }
+
+    /// Adds or removes the built-in SQL tools (`serve --sql-tools`).
+    pub fn set_sql_tools(&mut self, enabled: bool) {
+        self.builtins = if enabled {
+            builtin_sql_tools(&self.project)
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// The profile's database, opened on first use (a prompt-only call never opens it).
+    pub fn db(&self) -> Result<Arc<Database>, DbError> {
+        let mut slot = self.db.lock().expect("db lock");
+        if let Some(db) = slot.as_ref() {
+            return Ok(db.clone());
+        }
+        let p = &self.project;
+        let db = Arc::new(Database::open(&DbOptions {
+            path: p.duckdb_path(),
+            readonly: p.readonly,
+            extensions: p.site.extensions.clone(),
+            secrets: p.user_config.secrets(),
+            pool_size: self.pool_size,
+        })?);
+        *slot = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Every endpoint a client can call: the project's, then the built-in SQL tools.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.project
+            .endpoints()
+            .map(|(_, e)| e)
+            .chain(self.builtins.iter())
+    }
+
+    pub fn find(&self, kind: EndpointKind, name: &str) -> Option<&Endpoint> {
+        self.endpoints().find(|e| e.kind == kind && e.name == name)
+    }
+
+    pub fn call(
+        &self,
+        kind: EndpointKind,
+        name: &str,
+        args: &Map<String, Json>,
+        opts: &CallOptions,
+    ) -> Result<Json, ExecError> {
+        let e = self.find(kind, name).ok_or_else(|| ExecError::NotFound {
+            kind: kind.as_str(),
+            name: name.into(),
+        })?;
+        self.call_endpoint(e, args, opts)
+    }
+
+    pub fn call_endpoint(
+        &self,
+        e: &Endpoint,
+        args: &Map<String, Json>,
+        opts: &CallOptions,
+    ) -> Result<Json, ExecError> {
+        let user = user_context(opts);
+        let args = types::coerce_arguments(&e.parameters, args).map_err(ExecError::Input)?;
+        policy::enforce_input(&e.policies.input, &args, &user)
+            .map_err(|d| ExecError::Policy(d.0))?;
+        let raw = match e.kind {
+            EndpointKind::Prompt => self.render_prompt(e, &args)?,
+            _ => match e.language {
+                Language::Sql => self.run_sql_endpoint(e, &args)?,
+                Language::Python => {
+                    return Err(ExecError::Execution(format!(
+                        "{} '{}' is a Python endpoint; this build of mxcp does not embed Python yet",
+                        e.kind.as_str(),
+                        e.name
+                    )));
+                }
+            },
+        };
+        let shaped = if e.kind == EndpointKind::Prompt {
+            raw
+        } else {
+            shape(raw, e.return_type.as_ref())?
+        };
+        if !opts.skip_output_validation {
+            if let Some(def) = &e.return_type {
+                if e.kind != EndpointKind::Prompt {
+                    types::validate_output(def, &shaped).map_err(ExecError::Output)?;
+                }
+            }
+        }
+        policy::enforce_output(&e.policies.output, shaped, &user, e.return_type.as_ref())
+            .map_err(|d| ExecError::Policy(d.0))
+    }
+
+    fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
+        if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
+            let sql = args
+                .get("sql")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string();
+            return self
+                .query(&sql, &Map::new(), &[])
+                .map(QueryResult::into_json);
+        }
+        let sql = self.source_text(e)?;
+        self.query(&sql, args, &e.parameters)
+            .map(QueryResult::into_json)
+    }
+
+    /// Runs SQL on the profile's database with `$name` parameters typed by `params`.
+    pub fn query(
+        &self,
+        sql: &str,
+        args: &Map<String, Json>,
+        params: &[Param],
+    ) -> Result<QueryResult, ExecError> {
+        let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
+        let types = |name: &str| {
+            params
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.def.clone())
+        };
+        db.query(sql, args, &types)
+            .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
+    }
+
+    /// The endpoint's source code (files are read once and kept).
+    pub fn source_text(&self, e: &Endpoint) -> Result<Arc<str>, ExecError> {
+        let Some(src) = &e.source else {
+            return Err(ExecError::Execution(format!(
+                "{} '{}' has no source",
+                e.kind.as_str(),
+                e.name
+            )));
+        };
+        match &src.body {
+            SourceBody::Code { text, .. } => Ok(text.as_str().into()),
+            SourceBody::File { resolved, declared } => {
+                let mut cache = self.sources.lock().expect("sources lock");
+                if let Some(t) = cache.get(resolved) {
+                    return Ok(t.clone());
+                }
+                let text: Arc<str> = std::fs::read_to_string(resolved)
+                    .map_err(|err| {
+                        ExecError::Execution(format!("cannot read source file '{declared}': {err}"))
+                    })?
+                    .into();
+                cache.insert(resolved.clone(), text.clone());
+                Ok(text)
+            }
+        }
+    }
+
+    fn render_prompt(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
+        let env = minijinja::Environment::new();
+        let ctx = minijinja::Value::from(minijinja::value::Serde(args));
+        let mut out = Vec::new();
+        for m in &e.messages {
+            let text = env.render_str(&m.prompt, ctx.clone()).map_err(|err| {
+                ExecError::Execution(format!("Error rendering prompt {}: {err}", e.name))
+            })?;
+            out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
+        }
+        Ok(Json::Array(out))
+    }
+}
+
+/// The user as policies see it (§9): anonymous, or the given context with defaults filled in.
+fn user_context(opts: &CallOptions) -> Json {
+    match &opts.user_context {
+        None => {
+            json!({"role": "anonymous", "permissions": [], "capabilities": [], "user_id": null, "username": null, "email": null, "provider": null})
+        }
+        Some(given) => {
+            let provider = if opts.user_provider.is_empty() {
+                "cli"
+            } else {
+                opts.user_provider
+            };
+            let mut user = json!({
+                "user_id": format!("{provider}_user"), "username": null, "email": null, "provider": provider,
+                "name": null, "role": "user", "permissions": [], "capabilities": [],
+            });
+            if let (Some(u), Some(g)) = (user.as_object_mut(), given.as_object()) {
+                for (k, v) in g {
+                    u.insert(k.clone(), v.clone());
+                }
+            }
+            user
+        }
+    }
+}
+
+/// Result shaping by the declared return type (§7.2).
+pub fn shape(raw: Json, return_type: Option<&TypeDef>) -> Result<Json, ExecError> {
+    let Some(def) = return_type else {
+        return Ok(raw);
+    };
+    if def.ty == DataType::Array {
+        return Ok(raw);
+    }
+    let Json::Array(mut rows) = raw else {
+        return Ok(raw);
+    };
+    match rows.len() {
+        0 => return Err(ExecError::Execution("No results returned".into())),
+        1 => {}
+        n => {
+            return Err(ExecError::Execution(format!(
+                "Expected single result for return type '{}', but got {n} results",
+                def.ty.as_str()
+            )));
+        }
+    }
+    let row = rows.pop().expect("one row");
+    if def.ty == DataType::Object {
+        return Ok(row);
+    }
+    match row {
+        Json::Object(m) if m.len() == 1 => {
+            Ok(m.into_iter().next().map(|(_, v)| v).unwrap_or(Json::Null))
+        }
+        Json::Object(m) => Err(ExecError::Execution(format!(
+            "Expected single value for return type '{}', but got {} values",
+            def.ty.as_str(),
+            m.len()
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// The built-in SQL tools (§11.6), as endpoints.
+fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
+    let desc = |name: &str, default: &str| {
+        Some(
+            project
+                .site
+                .sql_tools
+                .descriptions
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| default.to_string()),
+        )
+    };
+    let annotations = |title: &str, read_only: bool| {
+        let v = json!({"title": title, "readOnlyHint": read_only, "destructiveHint": !read_only, "idempotentHint": read_only, "openWorldHint": false});
+        v.as_object().cloned()
+    };
+    let string_param = |name: &str, description: &str| Param {
+        name: name.into(),
+        def: TypeDef {
+            description: Some(description.into()),
+            ..TypeDef::new(DataType::String)
+        },
+        pos: Default::default(),
+        path: String::new(),
+    };
+    let tool =
+        |name: &str, description: Option<String>, params: Vec<Param>, sql: &str, annotations| {
+            Endpoint {
+                kind: EndpointKind::Tool,
+                name: name.into(),
+                title: None,
+                description,
+                tags: None,
+                annotations,
+                parameters: params,
+                return_type: Some(TypeDef {
+                    items: Some(Box::new(TypeDef::new(DataType::Object))),
+                    ..TypeDef::new(DataType::Array)
+                }),
+                language: Language::Sql,
+                source: Some(crate::endpoint::Source {
+                    body: SourceBody::Code {
+                        text: sql.into(),
+                        first_line: 0,
+                    },
+                    pos: Default::default(),
+                    path: String::new(),
+                }),
+                mime_type: None,
+                messages: Vec::new(),
+                enabled: true,
+                tests: None,
+                policies: Default::default(),
+                pos: Default::default(),
+                name_pos: Default::default(),
+            }
+        };
+    vec![
+        tool(
+            "execute_sql_query",
+            desc(
+                "execute_sql_query",
+                "Execute a SQL query against the DuckDB database and return the rows",
+            ),
+            vec![string_param("sql", "The SQL query to execute")],
+            "",
+            annotations("SQL Query Executor", false),
+        ),
+        tool(
+            "list_tables",
+            desc("list_tables", "List the tables of the DuckDB database"),
+            vec![],
+            "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
+            annotations("Database Table Lister", true),
+        ),
+        tool(
+            "get_table_schema",
+            desc("get_table_schema", "Get the columns and types of a table"),
+            vec![string_param("table_name", "Name of the table")],
+            "SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $table_name ORDER BY ordinal_position",
+            annotations("Table Schema Inspector", true),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_by_return_type() {
+        let rows = json!([{"a": 1}]);
+        assert_eq!(
+            shape(rows.clone(), Some(&TypeDef::new(DataType::Integer))).unwrap(),
+            json!(1)
+        );
+        assert_eq!(
+            shape(rows.clone(), Some(&TypeDef::new(DataType::Object))).unwrap(),
+            json!({"a": 1})
+        );
+        assert_eq!(shape(rows.clone(), None).unwrap(), rows);
+        assert_eq!(
+            shape(json!([]), Some(&TypeDef::new(DataType::Object)))
+                .unwrap_err()
+                .to_string(),
+            "No results returned"
+        );
+        assert_eq!(
+            shape(
+                json!([{"a": 1, "b": 2}]),
+                Some(&TypeDef::new(DataType::String))
+            )
+            .unwrap_err()
+            .to_string(),
+            "Expected single value for return type 'string', but got 2 values"
+        );
+        assert_eq!(
+            shape(json!([{}, {}, {}]), Some(&TypeDef::new(DataType::Object)))
+                .unwrap_err()
+                .to_string(),
+            "Expected single result for return type 'object', but got 3 results"
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! The mxcp runtime: what every `mxcp` executable runs.
+//!
+//! Flow: [`project`] loads a project (site config, user config, endpoint files decoded by
+//! [`endpoint`] from the positioned [`yaml`] tree) → [`checks`] and [`sql_checks`] report what
+//! is wrong, as [`diagnostics`] → [`exec`] runs endpoints (SQL through [`db`], the type system
+//! in [`types`], [`policy`]) → [`testing`] and [`lint`] build on those.
+
+pub mod checks;
+pub mod db;
+pub mod decode;
+pub mod diagnostics;
+pub mod endpoint;
+pub mod exec;
+pub mod lint;
+pub mod policy;
+pub mod project;
+pub mod site;
+pub mod sql_checks;
+pub mod testing;
+pub mod types;
+pub mod user_config;
+pub mod yaml;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,436 @@
+//! A YAML document tree that keeps the position of every node.
+//!
+//! Built from `saphyr-parser` events rather than through serde so that the checks can report
+//! every problem of a file (serde stops at the first) with its line and column. Scalars are
+//! resolved like PyYAML's `safe_load` (YAML 1.1: `yes`/`no`/`on`/`off` are booleans, `<<` merges),
+//! which is what MXCP projects are written against.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use serde_json::Value as Json;
+
+/// 1-based line and column of a node's first character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub pos: Pos,
+    /// For block scalars (`|`, `>`): the line their content starts on.
+    pub content_line: u32,
+}
+
+/// A syntax error with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl Node {
+    pub fn kind_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// Looks a key up in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.key_text().as_deref() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// The text of a mapping key (scalars of any kind are accepted as keys, like PyYAML).
+    pub fn key_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+            Value::Null => Some("None".to_string()),
+            _ => None,
+        }
+    }
+
+    /// The node as plain JSON (mapping keys become strings).
+    pub fn to_json(&self) -> Json {
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Json::Number)
+                .unwrap_or(Json::Null),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => {
+                let mut m = serde_json::Map::new();
+                for (k, v) in entries {
+                    m.insert(k.key_text().unwrap_or_default(), v.to_json());
+                }
+                Json::Object(m)
+            }
+        }
+    }
+}
+
+/// Parses the first document of `text`. An empty document gives `Ok(None)`.
+/// Duplicate keys are reported through `on_duplicate` (position of the second key, its text,
+/// line of the first) and the later value wins, as in PyYAML.
+pub fn parse(
+    text: &str,
+    on_duplicate: &mut dyn FnMut(Pos, &str, u32),
+) -> Result<Option<Node>, SyntaxError> {
+    let mut builder = Builder {
+        anchors: HashMap::new(),
+        on_duplicate,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let mut events = std::iter::from_fn(|| parser.next_event()).peekable();
+    let mut root = None;
+    let mut documents = 0;
+    while let Some(item) = events.next() {
+        let (event, span) = item.map_err(|e| SyntaxError {
+            pos: Pos {
+                line: e.marker().line() as u32,
+                col: e.marker().col() as u32 + 1,
+            },
+            message: e.info().to_string(),
+        })?;
+        match event {
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(SyntaxError {
+                        pos: pos_of(&span),
+                        message: "expected a single document, found a second one".into(),
+                    });
+                }
+                let node = builder.node(&mut events)?;
+                root = Some(node);
+            }
+            Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    Ok(root.filter(|n| !n.is_null()))
+}
+
+fn pos_of(span: &Span) -> Pos {
+    Pos {
+        line: span.start.line() as u32,
+        col: span.start.col() as u32 + 1,
+    }
+}
+
+type Events<'a, I> = std::iter::Peekable<I>;
+
+struct Builder<'d> {
+    anchors: HashMap<usize, Node>,
+    on_duplicate: &'d mut dyn FnMut(Pos, &str, u32),
+}
+
+impl Builder<'_> {
+    fn node<'i, I>(&mut self, events: &mut Events<'i, I>) -> Result<Node, SyntaxError>
+    where
+        I: Iterator<Item = Result<(Event<'i>, Span), saphyr_parser::ScanError>>,
+    {
+        let (event, span) = match events.next() {
+            Some(Ok(x)) => x,
+            Some(Err(e)) => {
+                return Err(SyntaxError {
+                    pos: Pos {
+                        line: e.marker().line() as u32,
+                        col: e.marker().col() as u32 + 1,
+                    },
+                    message: e.info().to_string(),
+                });
+            }
+            None => {
+                return Err(SyntaxError {
+                    pos: Pos::default(),
+                    message: "unexpected end of input".into(),
+                });
+            }
+        };
+        let pos = pos_of(&span);
+        let node = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if style == ScalarStyle::Plain && !forced_str {
+                    resolve_plain(&text)
+                } else {
+                    Value::Str(text.into_owned())
+                };
+                let content_line = match style {
+                    ScalarStyle::Literal | ScalarStyle::Folded => pos.line + 1,
+                    _ => pos.line,
+                };
+                let node = Node {
+                    value,
+                    pos,
+                    content_line,
+                };
+                self.remember(anchor, &node);
+                node
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    if matches!(events.peek(), Some(Ok((Event::SequenceEnd, _)))) {
+                        events.next();
+                        break;
+                    }
+                    items.push(self.node(events)?);
+                }
+                let node = Node {
+                    value: Value::Seq(items),
+                    pos,
+                    content_line: pos.line,
+                };
+                self.remember(anchor, &node);
+                node
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut entries: Vec<(Node, Node)> = Vec::new();
+                let mut merged: Vec<(Node, Node)> = Vec::new();
+                loop {
+                    if matches!(events.peek(), Some(Ok((Event::MappingEnd, _)))) {
+                        events.next();
+                        break;
+                    }
+                    let key = self.node(events)?;
+                    let value = self.node(events)?;
+                    if key.as_str() == Some("<<") {
+                        // merge key: the mapping's own keys win over merged ones
+                        let sources: Vec<Node> = match value.value {
+                            Value::Seq(items) => items,
+                            _ => vec![value],
+                        };
+                        for source in sources {
+                            if let Value::Map(m) = source.value {
+                                merged.extend(m);
+                            }
+                        }
+                        continue;
+                    }
+                    let text = key.key_text();
+                    if let Some(existing) = entries
+                        .iter_mut()
+                        .find(|(k, _)| text.is_some() && k.key_text() == text)
+                    {
+                        (self.on_duplicate)(
+                            key.pos,
+                            text.as_deref().unwrap_or(""),
+                            existing.0.pos.line,
+                        );
+                        existing.1 = value;
+                    } else {
+                        entries.push((key, value));
+                    }
+                }
+                for (k, v) in merged {
+                    let text = k.key_text();
+                    if !entries.iter().any(|(e, _)| e.key_text() == text) {
+                        entries.push((k, v));
+                    }
+                }
+                let node = Node {
+                    value: Value::Map(entries),
+                    pos,
+                    content_line: pos.line,
+                };
+                self.remember(anchor, &node);
+                node
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(n) => Node { pos, ..n.clone() },
+                None => {
+                    return Err(SyntaxError {
+                        pos,
+                        message: "unknown alias".into(),
+                    });
+                }
+            },
+            other => {
+                return Err(SyntaxError {
+                    pos,
+                    message: format!("unexpected YAML event {other:?}"),
+                });
+            }
+        };
+        Ok(node)
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+}
+
+/// YAML 1.1 plain-scalar resolution, as PyYAML's SafeLoader does it.
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(i) = parse_int(text) {
+        return Value::Int(i);
+    }
+    if looks_like_float(text) {
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.to_string())
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body = body.replace('_', "");
+    if body.is_empty() {
+        return None;
+    }
+    let magnitude = if let Some(hex) = body.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = body.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if let Some(oct) = body.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8).ok()?
+    } else if body.bytes().all(|b| b.is_ascii_digit()) {
+        body.parse::<i64>().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -magnitude } else { magnitude })
+}
+
+fn looks_like_float(text: &str) -> bool {
+    // PyYAML 1.1 floats need a dot: `1e5` stays a string, `1.5e5` is a float.
+    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
+    t.contains('.')
+        && t.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | 'e' | 'E' | '-' | '+'))
+}
+
+/// Ordered JSON object from a mapping node, for values (defaults, examples, test arguments).
+pub fn map_to_json(entries: &[(Node, Node)]) -> IndexMap<String, Json> {
+    entries
+        .iter()
+        .map(|(k, v)| (k.key_text().unwrap_or_default(), v.to_json()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Node {
+        parse(text, &mut |_, _, _| {}).unwrap().unwrap()
+    }
+
+    #[test]
+    fn resolves_scalars_like_pyyaml() {
+        let n = p("a: yes\nb: 'yes'\nc: 1e5\nd: 1.5\ne: 0x1F\nf: ~\ng: 012\n");
+        assert_eq!(n.get("a").unwrap().value, Value::Bool(true));
+        assert_eq!(n.get("b").unwrap().value, Value::Str("yes".into()));
+        assert_eq!(n.get("c").unwrap().value, Value::Str("1e5".into()));
+        assert_eq!(n.get("d").unwrap().value, Value::Float(1.5));
+        assert_eq!(n.get("e").unwrap().value, Value::Int(31));
+        assert_eq!(n.get("f").unwrap().value, Value::Null);
+        assert_eq!(n.get("g").unwrap().value, Value::Int(10));
+    }
+
+    #[test]
+    fn keeps_positions_and_merges() {
+        let n = p("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\n");
+        let other = n.get("other").unwrap();
+        assert_eq!(other.pos, Pos { line: 3, col: 3 });
+        assert_eq!(other.get("x").unwrap().value, Value::Int(1));
+        assert_eq!(other.get("y").unwrap().value, Value::Int(3));
+    }
+
+    #[test]
+    fn reports_duplicates_and_syntax_errors() {
+        let mut dups = vec![];
+        parse("a: 1\nb: 2\na: 3\n", &mut |pos, k, first| {
+            dups.push((pos, k.to_string(), first))
+        })
+        .unwrap();
+        assert_eq!(dups, vec![(Pos { line: 3, col: 1 }, "a".to_string(), 1)]);
+        let err = parse("a: [1, 2\nb: 3\n", &mut |_, _, _| {}).unwrap_err();
+        assert!(err.pos.line >= 1, "{err:?}");
+        assert_eq!(parse("", &mut |_, _, _| {}).unwrap(), None);
+    }
+}

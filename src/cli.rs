@@ -1,0 +1,170 @@
+//! Command-line definitions (clap). The logic lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mxcp",
+    version,
+    about = "Turn a folder of YAML, SQL and Python into an MCP server",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Run as if mxcp was started in DIR
+    #[arg(short = 'C', long = "project-dir", value_name = "DIR", global = true)]
+    pub project_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project
+    Init(InitArgs),
+    /// List the project's endpoints
+    List(ListArgs),
+    /// Check every endpoint and report all problems (exit 1 on any error)
+    Validate(ValidateArgs),
+    /// Run a tool, resource or prompt
+    Run(RunArgs),
+    /// Run SQL on the profile's database
+    Query(QueryArgs),
+    /// Run the endpoints' inline tests (exit 1 on any failure)
+    Test(TestArgs),
+    /// Check the endpoints' metadata (descriptions, examples, tests)
+    Lint(LintArgs),
+}
+
+/// Options every project command takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProjectArgs {
+    /// Profile to use (default: $MXCP_PROFILE, else the site's `profile`)
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// User configuration file (default: $MXCP_CONFIG, else ~/.mxcp/config.yml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print debug information
+    #[arg(long, env = "MXCP_DEBUG", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false)]
+    pub debug: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to create the project in
+    #[arg(default_value = ".")]
+    pub folder: PathBuf,
+    /// Project name (default: the directory's name)
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Profile name (default: $MXCP_PROFILE, else "default")
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Add a hello-world tool and a Claude Desktop configuration (server_config.json)
+    #[arg(long)]
+    pub bootstrap: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Only this endpoint file
+    pub endpoint: Option<PathBuf>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+    /// Open the database read-only
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// What to run
+    #[arg(value_parser = ["tool", "resource", "prompt"])]
+    pub kind: String,
+    /// Tool or prompt name; resource URI template
+    pub name: String,
+    /// Parameter as NAME=VALUE (VALUE is text, or NAME=@file.json for a JSON value); repeatable
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// User context for policies, as JSON or @file.json
+    #[arg(short = 'u', long)]
+    pub user_context: Option<String>,
+    /// Do not check the result against the declared return type
+    #[arg(long)]
+    pub skip_output_validation: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+    /// Open the database read-only
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// SQL to run (or --file)
+    pub sql: Option<String>,
+    /// Read the SQL from a file
+    #[arg(long, value_name = "FILE", conflicts_with = "sql")]
+    pub file: Option<PathBuf>,
+    /// Parameter as NAME=VALUE (bound as text) or NAME=@file.json; repeatable
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+    /// Open the database read-only
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Only test this endpoint: tool, resource or prompt
+    #[arg(value_parser = ["tool", "resource", "prompt"], requires = "name")]
+    pub kind: Option<String>,
+    /// Name (URI template for a resource)
+    pub name: Option<String>,
+    /// User context for every test (overrides the tests' own), as JSON or @file.json
+    #[arg(short = 'u', long)]
+    pub user_context: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+    /// Open the database read-only
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Show findings of at least this severity
+    #[arg(long, default_value = "all", value_parser = ["all", "error", "warning", "info"])]
+    pub severity: String,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+}

@@ -1,0 +1,150 @@
+//! Command logic, one module per command.
+
+mod init;
+mod lint;
+mod list;
+mod query;
+mod run;
+mod test;
+mod validate;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use mxcp_runtime::project::{LoadOptions, Project, ProjectError};
+
+use crate::cli::{Command, ProjectArgs};
+use crate::output;
+
+pub fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Init(args) => init::run(args),
+        Command::List(args) => list::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Test(args) => test::run(args),
+        Command::Lint(args) => lint::run(args),
+    }
+}
+
+/// Loads the project around the current directory. On failure prints the findings (text or
+/// JSON) and returns the exit code to use.
+pub fn load_project(
+    args: &ProjectArgs,
+    readonly: bool,
+    json: bool,
+) -> std::result::Result<Project, ExitCode> {
+    let opts = LoadOptions {
+        profile: args.profile.clone(),
+        config_path: args.config.clone(),
+        readonly,
+    };
+    let cwd = std::env::current_dir().map_err(|e| {
+        report_error(
+            json,
+            &format!("cannot read the current directory: {e}"),
+            None,
+        );
+        ExitCode::FAILURE
+    })?;
+    match Project::discover(&cwd, &opts) {
+        Ok(p) => Ok(p),
+        Err(ProjectError::Invalid(findings)) => {
+            if json {
+                let diags = serde_json::to_value(&findings.diagnostics).expect("serializable");
+                output::error(
+                    "the project configuration has errors",
+                    Some(serde_json::json!({ "diagnostics": diags })),
+                );
+            } else {
+                eprint!("{}", findings.render());
+                eprintln!(
+                    "error: the project configuration has {} error(s)",
+                    findings.errors()
+                );
+            }
+            Err(ExitCode::FAILURE)
+        }
+        Err(e @ ProjectError::NotFound(_)) => {
+            report_error(
+                json,
+                &e.to_string(),
+                Some("create one with `mxcp init`, or run inside a project"),
+            );
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub fn report_error(json: bool, message: &str, help: Option<&str>) {
+    if json {
+        output::error(message, None);
+    } else {
+        eprintln!("error: {message}");
+        if let Some(h) = help {
+            eprintln!("  = help: {h}");
+        }
+    }
+}
+
+/// `--param NAME=VALUE` pairs: VALUE stays text (the type system converts it), `@file.json`
+/// reads a JSON value.
+pub fn parse_params(params: &[String]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut out = serde_json::Map::new();
+    for p in params {
+        let Some((name, value)) = p.split_once('=') else {
+            bail!("invalid --param '{p}': expected NAME=VALUE");
+        };
+        let value = match value.strip_prefix('@') {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {path} (from --param {name})"))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{path} (from --param {name}) is not valid JSON"))?
+            }
+            None => serde_json::Value::String(value.to_string()),
+        };
+        out.insert(name.to_string(), value);
+    }
+    Ok(out)
+}
+
+/// `--user-context` as inline JSON or `@file.json`.
+pub fn parse_user_context(arg: Option<&str>) -> Result<Option<serde_json::Value>> {
+    let Some(arg) = arg else { return Ok(None) };
+    let text = match arg.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+        }
+        None => arg.to_string(),
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&text).context("--user-context is not valid JSON")?;
+    if !v.is_object() {
+        bail!("--user-context must be a JSON object");
+    }
+    Ok(Some(v))
+}
+
+/// Runs `f`, printing its error in the command's output style; `Ok(code)` either way.
+pub fn envelope(
+    json: bool,
+    f: impl FnOnce() -> Result<serde_json::Value>,
+    print_text: impl FnOnce(&serde_json::Value),
+) -> Result<ExitCode> {
+    match f() {
+        Ok(v) => {
+            if json {
+                output::ok(v);
+            } else {
+                print_text(&v);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            report_error(json, &format!("{e:#}"), None);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

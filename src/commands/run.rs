@@ -1,0 +1,33 @@
+//! `mxcp run`: execute one endpoint from the command line.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use mxcp_runtime::endpoint::EndpointKind;
+use mxcp_runtime::exec::{CallOptions, Runtime};
+
+use crate::cli::RunArgs;
+use crate::commands::{envelope, load_project, parse_params, parse_user_context};
+use crate::output;
+
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    let project = match load_project(&args.project, args.readonly, args.json_output) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let kind = EndpointKind::parse(&args.kind).expect("clap checked the kind");
+    let runtime = Runtime::new(project, 1);
+    envelope(
+        args.json_output,
+        || {
+            let params = parse_params(&args.params)?;
+            let opts = CallOptions {
+                user_context: parse_user_context(args.user_context.as_deref())?,
+                user_provider: "cli",
+                skip_output_validation: args.skip_output_validation,
+            };
+            Ok(runtime.call(kind, &args.name, &params, &opts)?)
+        },
+        output::print_value,
+    )
+}

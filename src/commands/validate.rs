@@ -1,0 +1,138 @@
+//! `mxcp validate`: every finding of every endpoint, exit 1 on any error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use mxcp_runtime::diagnostics::{self, Diagnostic, Severity};
+use mxcp_runtime::endpoint::{EndpointKind, Language};
+use mxcp_runtime::exec::Runtime;
+use mxcp_runtime::project::Project;
+use mxcp_runtime::sql_checks;
+use serde_json::json;
+
+use crate::cli::ValidateArgs;
+use crate::commands::{load_project, report_error};
+use crate::output;
+
+pub fn run(args: ValidateArgs) -> Result<ExitCode> {
+    let mut project = match load_project(&args.project, args.readonly, args.json_output) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    check_against_database(&mut project);
+    let only: Option<PathBuf> = match &args.endpoint {
+        None => None,
+        Some(p) => match resolve_endpoint_arg(p, &project.root) {
+            Some(rel) if project.files.iter().any(|f| f.rel == rel) => Some(rel),
+            _ => {
+                report_error(
+                    args.json_output,
+                    &format!("no endpoint file '{}' in this project", p.display()),
+                    None,
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+    };
+    let mut diags: Vec<Diagnostic> = project
+        .findings
+        .diagnostics
+        .iter()
+        .filter(|d| only.as_ref().is_none_or(|o| &d.file == o))
+        .cloned()
+        .collect();
+    diagnostics::sort(&mut diags);
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    let files: Vec<_> = project
+        .files
+        .iter()
+        .filter(|f| only.as_ref().is_none_or(|o| &f.rel == o))
+        .collect();
+    let failed_files = files
+        .iter()
+        .filter(|f| diags.iter().any(|d| d.file == f.rel && d.is_error()))
+        .count();
+
+    if args.json_output {
+        let validated: Vec<_> = files
+            .iter()
+            .map(|f| {
+                let errs: Vec<&str> =
+                    diags.iter().filter(|d| d.file == f.rel && d.is_error()).map(|d| d.message.as_str()).collect();
+                let mut v = json!({"status": if errs.is_empty() { "ok" } else { "error" }, "path": f.rel.display().to_string()});
+                if !errs.is_empty() {
+                    v["message"] = json!(errs.join("; "));
+                }
+                v
+            })
+            .collect();
+        output::ok(json!({
+            "status": if errors == 0 { "ok" } else { "error" },
+            "validated": validated,
+            "diagnostics": diags,
+        }));
+    } else {
+        for d in &diags {
+            let source = project.findings.sources.get(&d.file).map(|s| &**s);
+            println!("{}", diagnostics::render(d, source));
+        }
+        let summary = format!(
+            "{} endpoint file(s) checked: {} valid, {} with errors ({errors} error(s), {warnings} warning(s))",
+            files.len(),
+            files.len() - failed_files,
+            failed_files
+        );
+        println!("{summary}");
+    }
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prepares every SQL endpoint on the profile's database (nothing is executed).
+fn check_against_database(project: &mut Project) {
+    let has_sql = project
+        .endpoints()
+        .any(|(_, e)| e.kind != EndpointKind::Prompt && e.language == Language::Sql);
+    if !has_sql {
+        return;
+    }
+    let runtime = Runtime::new(project.clone(), 1);
+    let mut findings = std::mem::take(&mut project.findings);
+    match runtime.db() {
+        Ok(db) => sql_checks::check_sql(project, &db, &mut findings),
+        Err(e) => findings.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            file: PathBuf::from(mxcp_runtime::project::SITE_FILE),
+            line: 0,
+            column: 0,
+            yaml_path: String::new(),
+            message: format!("SQL endpoints were not checked: {e}"),
+            help: None,
+        }),
+    }
+    project.findings = findings;
+}
+
+fn resolve_endpoint_arg(arg: &Path, root: &Path) -> Option<PathBuf> {
+    let abs = if arg.is_absolute() {
+        arg.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(arg)
+    };
+    let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
+    abs.strip_prefix(root)
+        .ok()
+        .map(Path::to_path_buf)
+        .or_else(|| Some(arg.to_path_buf()))
+}
