@@ -165,7 +165,7 @@ impl<'a> Decoder<'_, 'a> {
                 self.error(
                     node.pos,
                     &f.path_of(key),
-                    format!("expected true or false, found {}", node.kind_name()),
+                    format!("expected true or false, found {}", describe(node)),
                 );
                 None
             }

@@ -218,7 +218,8 @@ impl Runtime {
 
     fn render_prompt(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
         let env = minijinja::Environment::new();
-        let ctx = minijinja::Value::from(minijinja::value::Serde(args));
+        let ctx =
+            minijinja::Value::from_pairs(args.iter().map(|(k, v)| (k.as_str(), jinja_value(v))));
         let mut out = Vec::new();
         for m in &e.messages {
             let text = env.render_str(&m.prompt, ctx.clone()).map_err(|err| {
@@ -227,6 +228,23 @@ impl Runtime {
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
         Ok(Json::Array(out))
+    }
+}
+
+/// JSON to a template value by hand (serde_json's exact numbers do not survive serde).
+fn jinja_value(v: &Json) -> minijinja::Value {
+    use minijinja::Value;
+    match v {
+        Json::Null => Value::from(()),
+        Json::Bool(b) => Value::from(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::from(i),
+            (None, Some(u)) => Value::from(u),
+            _ => Value::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::from(s.as_str()),
+        Json::Array(items) => Value::from(items.iter().map(jinja_value).collect::<Vec<_>>()),
+        Json::Object(m) => Value::from_pairs(m.iter().map(|(k, v)| (k.as_str(), jinja_value(v)))),
     }
 }
 

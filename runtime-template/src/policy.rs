@@ -19,11 +19,32 @@ pub fn condition_holds(condition: &str, vars: &Map<String, Json>) -> bool {
     };
     let mut ctx = cel::Context::default();
     for (k, v) in vars {
-        if ctx.add_variable(k.as_str(), v.clone()).is_err() {
-            return false;
-        }
+        ctx.add_variable_from_value(k.as_str(), cel_value(v));
     }
     matches!(program.execute(&ctx), Ok(cel::Value::Bool(true)))
+}
+
+/// JSON to a CEL value by hand: serde_json's exact-number representation does not survive a
+/// generic serde conversion.
+fn cel_value(v: &Json) -> cel::Value {
+    match v {
+        Json::Null => cel::Value::Null,
+        Json::Bool(b) => cel::Value::Bool(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => cel::Value::Int(i),
+            (None, Some(u)) => cel::Value::UInt(u),
+            _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => cel::Value::String(std::sync::Arc::new(s.clone())),
+        Json::Array(items) => {
+            cel::Value::List(std::sync::Arc::new(items.iter().map(cel_value).collect()))
+        }
+        Json::Object(m) => cel::Value::from(
+            m.iter()
+                .map(|(k, v)| (k.clone(), cel_value(v)))
+                .collect::<std::collections::HashMap<String, cel::Value>>(),
+        ),
+    }
 }
 
 /// Checks that a condition parses, for validation.

@@ -46,6 +46,12 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
                 Err(_) => continue,
             },
         };
+        // A file with static errors has an incomplete model (a parameter whose type did not
+        // decode is missing): only its SQL syntax is checked, to avoid follow-on findings.
+        let complete = !findings
+            .diagnostics
+            .iter()
+            .any(|d| d.file == file.rel && d.is_error());
         let description = db.describe(&sql);
         match description.as_ref() {
             Err(message) => c.prepare_error(
@@ -54,6 +60,7 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
                 src.pos,
                 &format!("{}.source", e.kind.as_str()),
             ),
+            Ok(_) if !complete => {}
             Ok(d) => {
                 c.parameters(e, &d.params, src.pos);
                 if let Some(r) = &e.return_type {

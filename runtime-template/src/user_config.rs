@@ -334,7 +334,7 @@ mod tests {
             err[0].message,
             "Environment variable MXCP_TEST_UNSET_VAR is not set"
         );
-        assert_eq!((err[0].line, err[0].column), (13, 36));
+        assert_eq!((err[0].line, err[0].column), (14, 33));
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
         )),
         DataType::Float32 => each!(array.as_primitive::<Float32Type>(), |v| float_text(v)),
         DataType::Float64 => each!(array.as_primitive::<Float64Type>(), |v| float(v)),
+        // DuckDB hands UHUGEINT over as the bits of a signed 128-bit integer
+        DataType::Decimal128(_, _) if *ty == SqlType::UHugeInt => {
+            each!(array.as_primitive::<Decimal128Type>(), |v| decimal(
+                &(v as u128).to_string(),
+                0
+            ))
+        }
         DataType::Decimal128(_, scale) => {
             let scale = *scale;
             each!(array.as_primitive::<Decimal128Type>(), |v| decimal(

@@ -277,6 +277,8 @@ fn logical_type(lt: &duckdb::core::LogicalTypeHandle) -> SqlType {
         Id::Uuid => SqlType::Uuid,
         Id::TimestampTZ => SqlType::TimestampTz,
         Id::Hugeint => SqlType::HugeInt,
+        Id::UHugeint => SqlType::UHugeInt,
+        Id::Bit => SqlType::Bit,
         Id::Decimal => SqlType::Decimal(lt.decimal_width(), lt.decimal_scale()),
         Id::List => SqlType::List(Box::new(logical_type(&lt.child(0)))),
         Id::Array => SqlType::Array(Box::new(logical_type(&lt.child(0))), 0),
