@@ -21,15 +21,10 @@ pub fn print_json(v: &Json) {
 /// Text output of a result: a table for a list of objects, otherwise the value itself.
 pub fn print_value(v: &Json) {
     match v {
-        Json::Array(rows) if !rows.is_empty() && rows.iter().all(Json::is_object) => {
-            print_table(rows)
-        }
+        Json::Array(rows) if !rows.is_empty() && rows.iter().all(Json::is_object) => print_table(rows),
         Json::Array(rows) if rows.is_empty() => println!("(no rows)"),
         Json::String(s) => println!("{s}"),
-        other => println!(
-            "{}",
-            serde_json::to_string_pretty(other).expect("serializable")
-        ),
+        other => println!("{}", serde_json::to_string_pretty(other).expect("serializable")),
     }
 }
 
@@ -50,57 +45,29 @@ fn print_table(rows: &[Json]) {
             }
         }
     }
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| columns.iter().map(|c| cell(&r[c])).collect())
-        .collect();
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| columns.iter().map(|c| cell(&r[c])).collect()).collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .chain([c.chars().count()])
-                .max()
-                .unwrap_or(0)
-                .min(60)
-        })
+        .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.chars().count()]).max().unwrap_or(0).min(60))
         .collect();
     let line = |vals: Vec<&str>| {
-        let parts: Vec<String> = vals
-            .iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{:<w$}", truncate(v, *w), w = *w))
-            .collect();
+        let parts: Vec<String> =
+            vals.iter().zip(&widths).map(|(v, w)| format!("{:<w$}", truncate(v, *w), w = *w)).collect();
         println!("{}", parts.join(" | ").trim_end());
     };
     line(columns.iter().map(String::as_str).collect());
-    println!(
-        "{}",
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("-+-")
-    );
+    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-"));
     for r in &cells {
         line(r.iter().map(String::as_str).collect());
     }
-    println!(
-        "({} row{})",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" }
-    );
+    println!("({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" });
 }
 
 fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {
-        format!(
-            "{}…",
-            s.chars().take(width.saturating_sub(1)).collect::<String>()
-        )
+        format!("{}…", s.chars().take(width.saturating_sub(1)).collect::<String>())
     }
 }

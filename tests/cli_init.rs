@@ -10,15 +10,7 @@ fn bootstrap_project_validates_lists_and_runs() {
     let (code, stdout, stderr) = run(mxcp(dir.path()).args(["init", "--bootstrap", "demo"]));
     assert_eq!(code, 0, "{stdout}{stderr}");
     let demo = dir.path().join("demo");
-    for d in [
-        "tools",
-        "resources",
-        "prompts",
-        "sql",
-        "python",
-        "plugins",
-        "data",
-    ] {
+    for d in ["tools", "resources", "prompts", "sql", "python", "plugins", "data"] {
         assert!(demo.join(d).is_dir(), "{d} missing");
     }
     assert!(demo.join("data/db-default.duckdb").is_file());
@@ -28,12 +20,10 @@ fn bootstrap_project_validates_lists_and_runs() {
     );
     assert_eq!(
         std::fs::read_to_string(demo.join("tools/hello-world.yml")).unwrap(),
-        std::fs::read_to_string(common::repo_root().join("examples/hello/tools/hello-world.yml"))
-            .unwrap()
+        std::fs::read_to_string(common::repo_root().join("examples/hello/tools/hello-world.yml")).unwrap()
     );
     let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(demo.join("server_config.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(demo.join("server_config.json")).unwrap()).unwrap();
     let server = &config["mcpServers"]["demo"];
     assert!(server["command"].as_str().unwrap().ends_with("mxcp"));
     assert_eq!(server["args"][2], "serve");
@@ -47,19 +37,10 @@ fn bootstrap_project_validates_lists_and_runs() {
     assert_eq!(v["result"]["endpoints"][0]["kind"], "tool");
     assert_eq!(v["result"]["endpoints"][0]["error"], "");
 
-    let (code, stdout, stderr) = run(mxcp(&demo).args([
-        "run",
-        "tool",
-        "hello_world",
-        "--param",
-        "name=World",
-        "--json-output",
-    ]));
+    let (code, stdout, stderr) =
+        run(mxcp(&demo).args(["run", "tool", "hello_world", "--param", "name=World", "--json-output"]));
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(
-        stdout,
-        "{\n  \"status\": \"ok\",\n  \"result\": \"Hello, World!\"\n}\n"
-    );
+    assert_eq!(stdout, "{\n  \"status\": \"ok\",\n  \"result\": \"Hello, World!\"\n}\n");
 }
 
 #[test]

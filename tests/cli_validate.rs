@@ -11,18 +11,12 @@ const GOOD_SQL: &str = "SELECT 1 AS x\n";
 fn three_errors_in_three_files_are_all_reported() {
     let dir = project(&[
         ("sql/one.sql", GOOD_SQL),
-        (
-            "tools/a.yml",
-            "mxcp: 1\ntool:\n  name: a\n  descripton: typo\n  source:\n    file: ../sql/one.sql\n",
-        ),
+        ("tools/a.yml", "mxcp: 1\ntool:\n  name: a\n  descripton: typo\n  source:\n    file: ../sql/one.sql\n"),
         (
             "tools/b.yml",
             "mxcp: 1\ntool:\n  name: b\n  parameters:\n    - name: n\n      type: integr\n      description: n\n  source:\n    code: SELECT $n AS x\n",
         ),
-        (
-            "prompts/c.yml",
-            "mxcp: 1\nprompt:\n  name: c\n  messages:\n    - prompt: \"Hello {{ who }}\"\n",
-        ),
+        ("prompts/c.yml", "mxcp: 1\nprompt:\n  name: c\n  messages:\n    - prompt: \"Hello {{ who }}\"\n"),
     ]);
     let (code, stdout, stderr) = run(mxcp(dir.path()).arg("validate"));
     assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -59,10 +53,8 @@ fn json_output_lists_every_finding_with_its_position() {
     assert_eq!(
         summary,
         vec![
-            "tools/a.yml:4:12 tool.enabled expected true or false, found the string 'maybe'"
-                .to_string(),
-            "tools/a.yml:6:5 tool.source.file source file not found: '../sql/missing.sql'"
-                .to_string(),
+            "tools/a.yml:4:12 tool.enabled expected true or false, found the string 'maybe'".to_string(),
+            "tools/a.yml:6:5 tool.source.file source file not found: '../sql/missing.sql'".to_string(),
         ]
     );
 }
@@ -71,17 +63,11 @@ fn json_output_lists_every_finding_with_its_position() {
 fn valid_project_passes_and_names_its_files() {
     let dir = project(&[
         ("sql/one.sql", GOOD_SQL),
-        (
-            "tools/a.yml",
-            "mxcp: 1\ntool:\n  name: a\n  return: {type: integer}\n  source:\n    file: ../sql/one.sql\n",
-        ),
+        ("tools/a.yml", "mxcp: 1\ntool:\n  name: a\n  return: {type: integer}\n  source:\n    file: ../sql/one.sql\n"),
     ]);
     let (code, stdout, stderr) = run(mxcp(dir.path()).arg("validate"));
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(
-        stdout.contains("1 endpoint file(s) checked: 1 valid, 0 with errors"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("1 endpoint file(s) checked: 1 valid, 0 with errors"), "{stdout}");
 }
 
 #[test]
@@ -99,11 +85,7 @@ fn outside_a_project_is_a_clear_error() {
 #[test]
 fn broken_site_config_is_reported_with_position() {
     let dir = tempfile::tempdir().unwrap();
-    common::write(
-        dir.path(),
-        "mxcp-site.yml",
-        "mxcp: 1\nproject: p\nprofile: default\nprofils: {}\n",
-    );
+    common::write(dir.path(), "mxcp-site.yml", "mxcp: 1\nproject: p\nprofile: default\nprofils: {}\n");
     let (code, _, stderr) = run(mxcp(dir.path()).arg("validate"));
     assert_eq!(code, 1);
     assert!(stderr.contains("error: unknown key 'profils'"), "{stderr}");

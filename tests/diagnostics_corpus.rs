@@ -27,11 +27,8 @@ fn findings_of(fixture: &Path) -> (Vec<String>, Vec<String>, String) {
             panic!("{name}: fixture names start with tool-, resource- or prompt-, not {other}")
         }
     };
-    let expected: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("# expect: "))
-        .map(|l| l.trim().to_string())
-        .collect();
+    let expected: Vec<String> =
+        text.lines().filter_map(|l| l.strip_prefix("# expect: ")).map(|l| l.trim().to_string()).collect();
     let mut files = vec![
         ("sql/ok.sql".to_string(), "SELECT 1 AS x\n".to_string()),
         ("python/ok.py".into(), "def ok():\n    return 1\n".into()),
@@ -42,10 +39,7 @@ fn findings_of(fixture: &Path) -> (Vec<String>, Vec<String>, String) {
     }
     let rel = format!("{dir}/{name}");
     files.push((rel.clone(), text.clone()));
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let project_dir = common::project(&refs);
     let opts = LoadOptions {
         config_path: Some(common::repo_root().join("tests/fixtures/empty-config.yml")),
@@ -55,47 +49,22 @@ fn findings_of(fixture: &Path) -> (Vec<String>, Vec<String>, String) {
     let mut diags = project.findings.diagnostics.clone();
     diagnostics::sort(&mut diags);
     for d in &diags {
-        assert_eq!(
-            d.file,
-            Path::new(&rel),
-            "{name}: finding in an unexpected file: {d:?}"
-        );
+        assert_eq!(d.file, Path::new(&rel), "{name}: finding in an unexpected file: {d:?}");
     }
     let actual = diags
         .iter()
-        .map(|d| {
-            format!(
-                "{} {}:{} {} | {}",
-                d.severity.as_str(),
-                d.line,
-                d.column,
-                d.yaml_path,
-                d.message
-            )
-        })
+        .map(|d| format!("{} {}:{} {} | {}", d.severity.as_str(), d.line, d.column, d.yaml_path, d.message))
         .collect();
-    let rendered = diags
-        .iter()
-        .map(|d| diagnostics::render(d, Some(&text)))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let rendered = diags.iter().map(|d| diagnostics::render(d, Some(&text))).collect::<Vec<_>>().join("\n");
     (expected, actual, rendered)
 }
 
 #[test]
 fn corpus_findings_are_exact() {
     let dir = common::repo_root().join("tests/fixtures/diagnostics");
-    let mut fixtures: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut fixtures: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
     fixtures.sort();
-    assert!(
-        fixtures.len() >= 30,
-        "the corpus has {} fixtures, expected at least 30",
-        fixtures.len()
-    );
+    assert!(fixtures.len() >= 30, "the corpus has {} fixtures, expected at least 30", fixtures.len());
     let mut failures = Vec::new();
     for fixture in &fixtures {
         let (expected, actual, rendered) = findings_of(fixture);
@@ -108,12 +77,7 @@ fn corpus_findings_are_exact() {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} fixture(s) differ:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -125,11 +89,7 @@ fn examples_have_no_findings() {
             ..Default::default()
         };
         let project = Project::load(&root, &opts).expect("loads");
-        assert!(
-            project.findings.diagnostics.is_empty(),
-            "{example}: {}",
-            project.findings.render()
-        );
+        assert!(project.findings.diagnostics.is_empty(), "{example}: {}", project.findings.render());
         assert!(project.endpoints().count() > 0);
     }
 }

@@ -21,15 +21,9 @@ const VALID: &[&str] = &[
 fn load(text: &str) {
     let root = Path::new("/nonexistent-project");
     let path = root.join("tools/x.yml");
-    for kind in [
-        EndpointKind::Tool,
-        EndpointKind::Resource,
-        EndpointKind::Prompt,
-    ] {
+    for kind in [EndpointKind::Tool, EndpointKind::Resource, EndpointKind::Prompt] {
         let mut out = Vec::new();
-        if let Some(e) =
-            decode_endpoint_text(text, &path, Path::new("tools/x.yml"), root, kind, &mut out)
-        {
+        if let Some(e) = decode_endpoint_text(text, &path, Path::new("tools/x.yml"), root, kind, &mut out) {
             checks::check_endpoint(Path::new("tools/x.yml"), &e, &mut out);
         }
         for d in &out {
@@ -44,8 +38,7 @@ fn load(text: &str) {
 fn mutate(text: &str, ops: &[(u8, usize, usize)]) -> String {
     let mut chars: Vec<char> = text.chars().collect();
     const PUNCT: &[char] = &[
-        ':', '-', ' ', '\n', '[', ']', '{', '}', '"', '\'', '&', '*', '!', '|', '>', '#', '%', '@',
-        '`', '\t', '?', ',',
+        ':', '-', ' ', '\n', '[', ']', '{', '}', '"', '\'', '&', '*', '!', '|', '>', '#', '%', '@', '`', '\t', '?', ',',
     ];
     for &(op, a, b) in ops {
         if chars.is_empty() {

@@ -8,12 +8,8 @@ use serde_json::Map;
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Database::open(&DbOptions {
-        path: dir.path().join("bench.duckdb"),
-        pool_size: 1,
-        ..Default::default()
-    })
-    .expect("open");
+    let db = Database::open(&DbOptions { path: dir.path().join("bench.duckdb"), pool_size: 1, ..Default::default() })
+        .expect("open");
     db.execute_batch(
         "CREATE TABLE items AS SELECT range::BIGINT AS id, 'item ' || range AS name, (range % 1000 / 100)::DECIMAL(10,2) AS price,
          DATE '2024-01-01' + (range % 365)::INTEGER AS added, [range % 7, range % 11] AS tags,

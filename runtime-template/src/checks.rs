@@ -23,11 +23,7 @@ pub fn check_static(project: &mut Project) {
 
 /// The checks of one endpoint that need neither the database nor other files.
 pub fn check_endpoint(file: &Path, e: &Endpoint, out: &mut Vec<Diagnostic>) {
-    Checker {
-        file: file.to_path_buf(),
-        out,
-    }
-    .endpoint(e);
+    Checker { file: file.to_path_buf(), out }.endpoint(e);
 }
 
 struct Checker<'a> {
@@ -36,14 +32,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn push(
-        &mut self,
-        severity: Severity,
-        pos: Pos,
-        path: &str,
-        message: String,
-        help: Option<String>,
-    ) {
+    fn push(&mut self, severity: Severity, pos: Pos, path: &str, message: String, help: Option<String>) {
         self.out.push(Diagnostic {
             severity,
             file: self.file.clone(),
@@ -62,11 +51,7 @@ impl Checker<'_> {
         let mut seen = HashSet::new();
         for p in &e.parameters {
             if !seen.insert(p.name.as_str()) {
-                self.error(
-                    p.pos,
-                    &p.path,
-                    format!("duplicate parameter name '{}'", p.name),
-                );
+                self.error(p.pos, &p.path, format!("duplicate parameter name '{}'", p.name));
             }
             self.type_def(&p.def);
         }
@@ -101,20 +86,14 @@ impl Checker<'_> {
     /// Defaults, enums and examples must satisfy their own declaration; constraints must fit
     /// the type and each other.
     fn type_def(&mut self, def: &TypeDef) {
-        let stripped = TypeDef {
-            enum_values: None,
-            ..def.clone()
-        };
+        let stripped = TypeDef { enum_values: None, ..def.clone() };
         if let Some(values) = &def.enum_values {
             for (i, v) in values.iter().enumerate() {
                 if let Err(m) = types::coerce(&stripped, v) {
                     self.error(
                         def.pos,
                         &format!("{}.enum[{i}]", def.path),
-                        format!(
-                            "enum value {} does not fit the declared type: {m}",
-                            types::py_repr(v)
-                        ),
+                        format!("enum value {} does not fit the declared type: {m}", types::py_repr(v)),
                     );
                 }
             }
@@ -124,10 +103,7 @@ impl Checker<'_> {
                 self.error(
                     def.pos,
                     &format!("{}.default", def.path),
-                    format!(
-                        "default {} does not fit the declared type: {m}",
-                        types::py_repr(d)
-                    ),
+                    format!("default {} does not fit the declared type: {m}", types::py_repr(d)),
                 );
             }
         }
@@ -137,10 +113,7 @@ impl Checker<'_> {
                     self.error(
                         def.pos,
                         &format!("{}.examples[{i}]", def.path),
-                        format!(
-                            "example {} does not fit the declared type: {m}",
-                            types::py_repr(v)
-                        ),
+                        format!("example {} does not fit the declared type: {m}", types::py_repr(v)),
                     );
                 }
             }
@@ -151,10 +124,7 @@ impl Checker<'_> {
                     Severity::Warning,
                     def.pos,
                     &format!("{}.{key}", def.path),
-                    format!(
-                        "'{key}' applies to {wanted}, not to type '{}'; it is ignored",
-                        def.ty.as_str()
-                    ),
+                    format!("'{key}' applies to {wanted}, not to type '{}'; it is ignored", def.ty.as_str()),
                     None,
                 );
             }
@@ -165,105 +135,34 @@ impl Checker<'_> {
         let array = is(&[DataType::Array]);
         let object = is(&[DataType::Object]);
         misplaced(!string && def.format.is_some(), "format", "strings", self);
-        misplaced(
-            !string && def.min_length.is_some(),
-            "minLength",
-            "strings",
-            self,
-        );
-        misplaced(
-            !string && def.max_length.is_some(),
-            "maxLength",
-            "strings",
-            self,
-        );
+        misplaced(!string && def.min_length.is_some(), "minLength", "strings", self);
+        misplaced(!string && def.max_length.is_some(), "maxLength", "strings", self);
         misplaced(!string && def.pattern.is_some(), "pattern", "strings", self);
-        misplaced(
-            !numeric && def.minimum.is_some(),
-            "minimum",
-            "numbers",
-            self,
-        );
-        misplaced(
-            !numeric && def.maximum.is_some(),
-            "maximum",
-            "numbers",
-            self,
-        );
-        misplaced(
-            !numeric && def.exclusive_minimum.is_some(),
-            "exclusiveMinimum",
-            "numbers",
-            self,
-        );
-        misplaced(
-            !numeric && def.exclusive_maximum.is_some(),
-            "exclusiveMaximum",
-            "numbers",
-            self,
-        );
-        misplaced(
-            !numeric && def.multiple_of.is_some(),
-            "multipleOf",
-            "numbers",
-            self,
-        );
+        misplaced(!numeric && def.minimum.is_some(), "minimum", "numbers", self);
+        misplaced(!numeric && def.maximum.is_some(), "maximum", "numbers", self);
+        misplaced(!numeric && def.exclusive_minimum.is_some(), "exclusiveMinimum", "numbers", self);
+        misplaced(!numeric && def.exclusive_maximum.is_some(), "exclusiveMaximum", "numbers", self);
+        misplaced(!numeric && def.multiple_of.is_some(), "multipleOf", "numbers", self);
         misplaced(!array && def.items.is_some(), "items", "arrays", self);
-        misplaced(
-            !array && def.min_items.is_some(),
-            "minItems",
-            "arrays",
-            self,
-        );
-        misplaced(
-            !array && def.max_items.is_some(),
-            "maxItems",
-            "arrays",
-            self,
-        );
-        misplaced(
-            !array && def.unique_items.is_some(),
-            "uniqueItems",
-            "arrays",
-            self,
-        );
-        misplaced(
-            !object && def.properties.is_some(),
-            "properties",
-            "objects",
-            self,
-        );
-        misplaced(
-            !object && def.required.is_some(),
-            "required",
-            "objects",
-            self,
-        );
-        misplaced(
-            !object && def.additional_properties.is_some(),
-            "additionalProperties",
-            "objects",
-            self,
-        );
+        misplaced(!array && def.min_items.is_some(), "minItems", "arrays", self);
+        misplaced(!array && def.max_items.is_some(), "maxItems", "arrays", self);
+        misplaced(!array && def.unique_items.is_some(), "uniqueItems", "arrays", self);
+        misplaced(!object && def.properties.is_some(), "properties", "objects", self);
+        misplaced(!object && def.required.is_some(), "required", "objects", self);
+        misplaced(!object && def.additional_properties.is_some(), "additionalProperties", "objects", self);
         let ranges = [
-            (
-                "minLength",
-                def.min_length.map(|x| x as f64),
-                "maxLength",
-                def.max_length.map(|x| x as f64),
-            ),
+            ("minLength", def.min_length.map(|x| x as f64), "maxLength", def.max_length.map(|x| x as f64)),
             ("minimum", def.minimum, "maximum", def.maximum),
-            (
-                "minItems",
-                def.min_items.map(|x| x as f64),
-                "maxItems",
-                def.max_items.map(|x| x as f64),
-            ),
+            ("minItems", def.min_items.map(|x| x as f64), "maxItems", def.max_items.map(|x| x as f64)),
         ];
         for (lo_key, lo, hi_key, hi) in ranges {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo > hi {
-                    self.error(def.pos, &def.path, format!("'{lo_key}' ({lo}) is greater than '{hi_key}' ({hi}): no value can satisfy both"));
+                    self.error(
+                        def.pos,
+                        &def.path,
+                        format!("'{lo_key}' ({lo}) is greater than '{hi_key}' ({hi}): no value can satisfy both"),
+                    );
                 }
             }
         }
@@ -289,26 +188,15 @@ impl Checker<'_> {
 
     fn uri_template(&mut self, e: &Endpoint) {
         let vars = uri_variables(&e.name);
-        let unused: Vec<&str> = e
-            .parameters
-            .iter()
-            .map(|p| p.name.as_str())
-            .filter(|p| !vars.iter().any(|v| v == p))
-            .collect();
+        let unused: Vec<&str> =
+            e.parameters.iter().map(|p| p.name.as_str()).filter(|p| !vars.iter().any(|v| v == p)).collect();
         if !unused.is_empty() {
-            let list = unused
-                .iter()
-                .map(|u| format!("'{u}'"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = unused.iter().map(|u| format!("'{u}'")).collect::<Vec<_>>().join(", ");
             self.push(
                 Severity::Error,
                 e.name_pos,
                 "resource.uri",
-                format!(
-                    "resource parameter(s) [{list}] are not used in uri '{}'",
-                    e.name
-                ),
+                format!("resource parameter(s) [{list}] are not used in uri '{}'", e.name),
                 Some("put them in the uri as {name}, or make the endpoint a tool".into()),
             );
         }
@@ -329,37 +217,26 @@ impl Checker<'_> {
         for (i, m) in e.messages.iter().enumerate() {
             match env.template_from_str(&m.prompt) {
                 Ok(t) => {
-                    let mut undeclared: Vec<String> = t
-                        .undeclared_variables(false)
-                        .into_iter()
-                        .filter(|v| !declared.contains(v.as_str()))
-                        .collect();
+                    let mut undeclared: Vec<String> =
+                        t.undeclared_variables(false).into_iter().filter(|v| !declared.contains(v.as_str())).collect();
                     undeclared.sort();
                     if !undeclared.is_empty() {
                         self.push(
                             Severity::Error,
                             m.pos,
                             &m.path,
-                            format!(
-                                "message {i} uses undeclared template variable(s): {}",
-                                undeclared.join(", ")
-                            ),
+                            format!("message {i} uses undeclared template variable(s): {}", undeclared.join(", ")),
                             Some("declare them under 'parameters'".into()),
                         );
                     }
                 }
                 Err(err) => {
-                    let pos = Pos {
-                        line: m.pos.line + err.line().unwrap_or(1).saturating_sub(1) as u32,
-                        col: m.pos.col,
-                    };
+                    let pos =
+                        Pos { line: m.pos.line + err.line().unwrap_or(1).saturating_sub(1) as u32, col: m.pos.col };
                     self.error(
                         pos,
                         &m.path,
-                        format!(
-                            "invalid template in message {i}: {}",
-                            err.detail().unwrap_or("syntax error")
-                        ),
+                        format!("invalid template in message {i}: {}", err.detail().unwrap_or("syntax error")),
                     );
                 }
             }
@@ -371,22 +248,15 @@ impl Checker<'_> {
         let mut names = HashSet::new();
         for t in tests {
             if !names.insert(t.name.as_str()) {
-                self.error(
-                    t.pos,
-                    &format!("{}.name", t.path),
-                    format!("duplicate test name '{}'", t.name),
-                );
+                self.error(t.pos, &format!("{}.name", t.path), format!("duplicate test name '{}'", t.name));
             }
             let mut given = HashSet::new();
             for a in &t.arguments {
                 given.insert(a.key.as_str());
                 match e.param(&a.key) {
                     None => {
-                        let help = crate::diagnostics::suggest(
-                            &a.key,
-                            e.parameters.iter().map(|p| p.name.as_str()),
-                        )
-                        .map(|s| format!("did you mean '{s}'?"));
+                        let help = crate::diagnostics::suggest(&a.key, e.parameters.iter().map(|p| p.name.as_str()))
+                            .map(|s| format!("did you mean '{s}'?"));
                         self.push(
                             Severity::Error,
                             a.pos,
@@ -421,10 +291,7 @@ impl Checker<'_> {
                     self.error(
                         t.pos,
                         &format!("{}.arguments", t.path),
-                        format!(
-                            "test '{}' does not give required parameter '{}'",
-                            t.name, p.name
-                        ),
+                        format!("test '{}' does not give required parameter '{}'", t.name, p.name),
                     );
                 }
             }
@@ -453,31 +320,16 @@ fn check_duplicates(project: &Project, out: &mut Vec<Diagnostic>) {
     let mut by_name: BTreeMap<(EndpointKind, &str), Vec<(&PathBuf, Pos)>> = BTreeMap::new();
     for f in &project.files {
         if let Some(e) = f.endpoint.as_ref().filter(|e| e.enabled) {
-            by_name
-                .entry((e.kind, e.name.as_str()))
-                .or_default()
-                .push((&f.rel, e.name_pos));
+            by_name.entry((e.kind, e.name.as_str())).or_default().push((&f.rel, e.name_pos));
         }
     }
     for ((kind, name), files) in by_name {
         if files.len() < 2 {
             continue;
         }
-        let list = files
-            .iter()
-            .map(|(p, _)| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let what = if kind == EndpointKind::Resource {
-            "URI"
-        } else {
-            "name"
-        };
-        let key = if kind == EndpointKind::Resource {
-            "uri"
-        } else {
-            "name"
-        };
+        let list = files.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        let what = if kind == EndpointKind::Resource { "URI" } else { "name" };
+        let key = if kind == EndpointKind::Resource { "uri" } else { "name" };
         for (file, pos) in &files {
             out.push(Diagnostic {
                 severity: Severity::Error,

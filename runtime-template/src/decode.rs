@@ -5,11 +5,7 @@ use crate::diagnostics::{Reporter, suggest};
 use crate::yaml::{Node, Pos, Value};
 
 pub fn child(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
 pub fn index(path: &str, i: usize) -> String {
@@ -57,11 +53,7 @@ impl<'a> Decoder<'_, 'a> {
     /// Expects a mapping with only `allowed` keys (unknown ones are reported with a suggestion).
     pub fn map<'n>(&mut self, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Fields<'n>> {
         let Some(entries) = node.as_map() else {
-            self.error(
-                node.pos,
-                path,
-                format!("expected a mapping, found {}", node.kind_name()),
-            );
+            self.error(node.pos, path, format!("expected a mapping, found {}", node.kind_name()));
             return None;
         };
         for (key, _) in entries {
@@ -84,10 +76,7 @@ impl<'a> Decoder<'_, 'a> {
                 }
             }
         }
-        Some(Fields {
-            node,
-            path: path.to_string(),
-        })
+        Some(Fields { node, path: path.to_string() })
     }
 
     /// Like [`Decoder::map`] but a free-form mapping (any keys).
@@ -95,11 +84,7 @@ impl<'a> Decoder<'_, 'a> {
         match node.as_map() {
             Some(m) => Some(m),
             None => {
-                self.error(
-                    node.pos,
-                    path,
-                    format!("expected a mapping, found {}", node.kind_name()),
-                );
+                self.error(node.pos, path, format!("expected a mapping, found {}", node.kind_name()));
                 None
             }
         }
@@ -118,11 +103,7 @@ impl<'a> Decoder<'_, 'a> {
     }
 
     pub fn string(&mut self, f: &Fields, key: &str, required: bool) -> Option<String> {
-        let node = if required {
-            self.required(f, key)?
-        } else {
-            f.get(key)?
-        };
+        let node = if required { self.required(f, key)? } else { f.get(key)? };
         self.as_string(node, &f.path_of(key))
     }
 
@@ -131,11 +112,7 @@ impl<'a> Decoder<'_, 'a> {
             Value::Str(s) => Some(s.clone()),
             Value::Null => None,
             _ => {
-                self.error(
-                    node.pos,
-                    path,
-                    format!("expected a string, found {}", node.kind_name()),
-                );
+                self.error(node.pos, path, format!("expected a string, found {}", node.kind_name()));
                 None
             }
         }
@@ -146,11 +123,7 @@ impl<'a> Decoder<'_, 'a> {
         let node = self.required(f, key)?;
         let s = self.as_string(node, &f.path_of(key));
         if s.as_deref() == Some("") || node.is_null() {
-            self.error(
-                node.pos,
-                &f.path_of(key),
-                format!("'{key}' must not be empty"),
-            );
+            self.error(node.pos, &f.path_of(key), format!("'{key}' must not be empty"));
             return None;
         }
         s
@@ -162,11 +135,7 @@ impl<'a> Decoder<'_, 'a> {
             Value::Bool(b) => Some(b),
             Value::Null => None,
             _ => {
-                self.error(
-                    node.pos,
-                    &f.path_of(key),
-                    format!("expected true or false, found {}", describe(node)),
-                );
+                self.error(node.pos, &f.path_of(key), format!("expected true or false, found {}", describe(node)));
                 None
             }
         }
@@ -195,11 +164,7 @@ impl<'a> Decoder<'_, 'a> {
             Value::Float(x) if x.is_finite() => Some(x),
             Value::Null => None,
             _ => {
-                self.error(
-                    node.pos,
-                    &f.path_of(key),
-                    format!("expected a number, found {}", describe(node)),
-                );
+                self.error(node.pos, &f.path_of(key), format!("expected a number, found {}", describe(node)));
                 None
             }
         }
@@ -210,11 +175,7 @@ impl<'a> Decoder<'_, 'a> {
             Value::Seq(items) => Some(items),
             Value::Null => None,
             _ => {
-                self.error(
-                    node.pos,
-                    path,
-                    format!("expected a list, found {}", node.kind_name()),
-                );
+                self.error(node.pos, path, format!("expected a list, found {}", node.kind_name()));
                 None
             }
         }
@@ -230,13 +191,7 @@ impl<'a> Decoder<'_, 'a> {
             }
         }
         let items = self.seq(node, &path)?;
-        Some(
-            items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, n)| self.as_string(n, &index(&path, i)))
-                .collect(),
-        )
+        Some(items.iter().enumerate().filter_map(|(i, n)| self.as_string(n, &index(&path, i))).collect())
     }
 
     /// One of a fixed set of strings.
@@ -250,12 +205,7 @@ impl<'a> Decoder<'_, 'a> {
                 Some(c) => format!("did you mean '{c}'?"),
                 None => format!("expected one of: {}", choices.join(", ")),
             };
-            self.rep.error_help(
-                node.pos,
-                &f.path_of(key),
-                format!("invalid value '{s}' for '{key}'"),
-                help,
-            );
+            self.rep.error_help(node.pos, &f.path_of(key), format!("invalid value '{s}' for '{key}'"), help);
             None
         }
     }

@@ -86,13 +86,7 @@ impl Reporter<'_> {
         self.push(Severity::Error, pos, yaml_path, message, None);
     }
 
-    pub fn error_help(
-        &mut self,
-        pos: Pos,
-        yaml_path: &str,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
+    pub fn error_help(&mut self, pos: Pos, yaml_path: &str, message: impl Into<String>, help: impl Into<String>) {
         self.push(Severity::Error, pos, yaml_path, message, Some(help.into()));
     }
 
@@ -111,17 +105,13 @@ pub fn render(d: &Diagnostic, source: Option<&str>) -> String {
     } else {
         let _ = writeln!(out, "  --> {path}:{}:{}", d.line, d.column);
     }
-    if let Some(line_text) = source
-        .and_then(|s| s.lines().nth(d.line.saturating_sub(1) as usize))
-        .filter(|_| d.line > 0)
+    if let Some(line_text) =
+        source.and_then(|s| s.lines().nth(d.line.saturating_sub(1) as usize)).filter(|_| d.line > 0)
     {
         let gutter = d.line.to_string();
         let pad = " ".repeat(gutter.len());
-        let caret_at: usize = line_text
-            .chars()
-            .take(d.column.saturating_sub(1) as usize)
-            .map(|c| if c == '\t' { 4 } else { 1 })
-            .sum();
+        let caret_at: usize =
+            line_text.chars().take(d.column.saturating_sub(1) as usize).map(|c| if c == '\t' { 4 } else { 1 }).sum();
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{gutter} | {}", line_text.replace('\t', "    "));
         let _ = write!(out, "{pad} | {}^", " ".repeat(caret_at));
@@ -140,9 +130,7 @@ pub fn render(d: &Diagnostic, source: Option<&str>) -> String {
 
 /// Sorts findings by file, position and message so output is stable.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by(|a, b| {
-        (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message))
-    });
+    diags.sort_by(|a, b| (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message)));
 }
 
 /// Closest candidate to `word` when it looks like a misspelling.
@@ -150,12 +138,7 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let word_lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| {
-            (
-                strsim::jaro_winkler(&word_lower, &c.to_ascii_lowercase()),
-                c,
-            )
-        })
+        .map(|c| (strsim::jaro_winkler(&word_lower, &c.to_ascii_lowercase()), c))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -185,10 +168,7 @@ mod tests {
 
     #[test]
     fn suggests_close_keys_only() {
-        assert_eq!(
-            suggest("descripton", ["description", "name"]),
-            Some("description")
-        );
+        assert_eq!(suggest("descripton", ["description", "name"]), Some("description"));
         assert_eq!(suggest("zzz", ["description", "name"]), None);
     }
 }

@@ -53,8 +53,7 @@ pub enum DataType {
 }
 
 impl DataType {
-    pub const NAMES: [&'static str; 6] =
-        ["string", "number", "integer", "boolean", "array", "object"];
+    pub const NAMES: [&'static str; 6] = ["string", "number", "integer", "boolean", "array", "object"];
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "string" => Self::String,
@@ -86,15 +85,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 7] = [
-        "email",
-        "uri",
-        "date",
-        "time",
-        "date-time",
-        "duration",
-        "timestamp",
-    ];
+    pub const NAMES: [&'static str; 7] = ["email", "uri", "date", "time", "date-time", "duration", "timestamp"];
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "email" => Self::Email,
@@ -198,8 +189,8 @@ impl Language {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceBody {
-    /// Inline code and the line (in the YAML file) where it starts.
-    Code { text: String, first_line: u32 },
+    /// Inline code and where (in the YAML file) its first character is.
+    Code { text: String, start: Pos },
     /// A file, resolved against the YAML file's directory (`/x` = project root).
     File { declared: String, resolved: PathBuf },
 }
@@ -250,12 +241,7 @@ pub enum PolicyAction {
 }
 
 impl PolicyAction {
-    pub const NAMES: [&'static str; 4] = [
-        "deny",
-        "filter_fields",
-        "mask_fields",
-        "filter_sensitive_fields",
-    ];
+    pub const NAMES: [&'static str; 4] = ["deny", "filter_fields", "mask_fields", "filter_sensitive_fields"];
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -350,24 +336,9 @@ const RESOURCE_KEYS: &[&str] = &[
     "tests",
     "policies",
 ];
-const PROMPT_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "tags",
-    "parameters",
-    "return",
-    "messages",
-    "enabled",
-    "tests",
-    "policies",
-];
-const ANNOTATION_KEYS: &[&str] = &[
-    "title",
-    "readOnlyHint",
-    "destructiveHint",
-    "idempotentHint",
-    "openWorldHint",
-];
+const PROMPT_KEYS: &[&str] =
+    &["name", "description", "tags", "parameters", "return", "messages", "enabled", "tests", "policies"];
+const ANNOTATION_KEYS: &[&str] = &["title", "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
 pub const TYPE_KEYS: &[&str] = &[
     "type",
     "format",
@@ -433,41 +404,22 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
         Some(n) => match &n.value {
             Value::Int(1) => {}
             Value::Float(x) if *x == 1.0 => {}
-            _ => d.error(
-                n.pos,
-                "mxcp",
-                format!(
-                    "unsupported format version {}: expected 1",
-                    crate::decode::describe(n)
-                ),
-            ),
+            _ => {
+                d.error(n.pos, "mxcp", format!("unsupported format version {}: expected 1", crate::decode::describe(n)))
+            }
         },
     }
-    let kinds: Vec<EndpointKind> = ["tool", "resource", "prompt"]
-        .into_iter()
-        .filter(|k| f.has(k))
-        .filter_map(EndpointKind::parse)
-        .collect();
+    let kinds: Vec<EndpointKind> =
+        ["tool", "resource", "prompt"].into_iter().filter(|k| f.has(k)).filter_map(EndpointKind::parse).collect();
     let kind = match kinds.as_slice() {
         [k] => *k,
         [] => {
-            d.error(
-                root.pos,
-                "",
-                "expected one of 'tool', 'resource' or 'prompt' at the top level",
-            );
+            d.error(root.pos, "", "expected one of 'tool', 'resource' or 'prompt' at the top level");
             return Decoded::Invalid;
         }
         several => {
             let names: Vec<_> = several.iter().map(|k| k.as_str()).collect();
-            d.error(
-                root.pos,
-                "",
-                format!(
-                    "a file defines exactly one endpoint, found {}",
-                    names.join(" and ")
-                ),
-            );
+            d.error(root.pos, "", format!("a file defines exactly one endpoint, found {}", names.join(" and ")));
             return Decoded::Invalid;
         }
     };
@@ -480,48 +432,22 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
     let Some(e) = d.map(node, kind.as_str(), keys) else {
         return Decoded::Invalid;
     };
-    let name_key = if kind == EndpointKind::Resource {
-        "uri"
-    } else {
-        "name"
-    };
+    let name_key = if kind == EndpointKind::Resource { "uri" } else { "name" };
     let name = d.name(&e, name_key);
     let name_pos = e.get(name_key).map(|n| n.pos).unwrap_or(e.node.pos);
-    let title = if kind == EndpointKind::Resource {
-        d.string(&e, "name", false)
-    } else {
-        None
-    };
+    let title = if kind == EndpointKind::Resource { d.string(&e, "name", false) } else { None };
     let description = d.string(&e, "description", false);
     let tags = d.string_list(&e, "tags", false);
-    let annotations = e
-        .get("annotations")
-        .and_then(|n| decode_annotations(n, &e.path_of("annotations"), d));
-    let parameters = e
-        .get("parameters")
-        .map(|n| decode_params(n, &e.path_of("parameters"), d))
-        .unwrap_or_default();
-    let return_type = e
-        .get("return")
-        .and_then(|n| decode_type(n, &e.path_of("return"), d));
+    let annotations = e.get("annotations").and_then(|n| decode_annotations(n, &e.path_of("annotations"), d));
+    let parameters = e.get("parameters").map(|n| decode_params(n, &e.path_of("parameters"), d)).unwrap_or_default();
+    let return_type = e.get("return").and_then(|n| decode_type(n, &e.path_of("return"), d));
     let explicit_language = d.choice(&e, "language", &["sql", "python"]);
-    let source = e
-        .get("source")
-        .and_then(|n| decode_source(n, &e.path_of("source"), d, ctx));
+    let source = e.get("source").and_then(|n| decode_source(n, &e.path_of("source"), d, ctx));
     let mime_type = d.string(&e, "mime_type", false);
-    let messages = if kind == EndpointKind::Prompt {
-        decode_messages(&e, d)
-    } else {
-        Vec::new()
-    };
+    let messages = if kind == EndpointKind::Prompt { decode_messages(&e, d) } else { Vec::new() };
     let enabled = d.bool(&e, "enabled").unwrap_or(true);
-    let tests = e
-        .get("tests")
-        .and_then(|n| decode_tests(n, &e.path_of("tests"), d));
-    let policies = e
-        .get("policies")
-        .map(|n| decode_policies(n, &e.path_of("policies"), d))
-        .unwrap_or_default();
+    let tests = e.get("tests").and_then(|n| decode_tests(n, &e.path_of("tests"), d));
+    let policies = e.get("policies").map(|n| decode_policies(n, &e.path_of("policies"), d)).unwrap_or_default();
 
     if kind != EndpointKind::Prompt && source.is_none() && !e.has("source") {
         d.missing(&e, "source");
@@ -532,9 +458,7 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
         Some(_) => Language::Sql,
         // inferred from the file's extension when not declared
         None => match source.as_ref().map(|s| &s.source.body) {
-            Some(SourceBody::File { resolved, .. })
-                if resolved.extension().is_some_and(|x| x == "py") =>
-            {
+            Some(SourceBody::File { resolved, .. }) if resolved.extension().is_some_and(|x| x == "py") => {
                 Language::Python
             }
             _ => Language::Sql,
@@ -564,11 +488,7 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
     }))
 }
 
-fn decode_annotations(
-    node: &Node,
-    path: &str,
-    d: &mut Decoder,
-) -> Option<serde_json::Map<String, Json>> {
+fn decode_annotations(node: &Node, path: &str, d: &mut Decoder) -> Option<serde_json::Map<String, Json>> {
     let f = d.map(node, path, ANNOTATION_KEYS)?;
     let mut out = serde_json::Map::new();
     if let Some(t) = d.string(&f, "title", false) {
@@ -608,12 +528,7 @@ fn decode_params(node: &Node, path: &str, d: &mut Decoder) -> Vec<Param> {
         }
         let def = decode_type_fields(&f, d);
         if let (Some(name), Some(def)) = (name, def) {
-            out.push(Param {
-                name,
-                def,
-                pos: item.pos,
-                path: p,
-            });
+            out.push(Param { name, def, pos: item.pos, path: p });
         }
     }
     out
@@ -621,9 +536,7 @@ fn decode_params(node: &Node, path: &str, d: &mut Decoder) -> Vec<Param> {
 
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -643,30 +556,19 @@ fn decode_type_fields(f: &Fields, d: &mut Decoder) -> Option<TypeDef> {
                     Some(c) => format!("did you mean '{c}'?"),
                     None => format!("expected one of: {}", DataType::NAMES.join(", ")),
                 };
-                d.rep.error_help(
-                    n.pos,
-                    &f.path_of("type"),
-                    format!("unknown type '{s}'"),
-                    help,
-                );
+                d.rep.error_help(n.pos, &f.path_of("type"), format!("unknown type '{s}'"), help);
                 None
             }
         }
     });
-    let format = d
-        .choice(f, "format", &Format::NAMES)
-        .and_then(|s| Format::parse(&s));
+    let format = d.choice(f, "format", &Format::NAMES).and_then(|s| Format::parse(&s));
     let json_list = |d: &mut Decoder, key: &str| -> Option<Vec<Json>> {
         let n = f.get(key)?;
-        d.seq(n, &f.path_of(key))
-            .map(|items| items.iter().map(Node::to_json).collect())
+        d.seq(n, &f.path_of(key)).map(|items| items.iter().map(Node::to_json).collect())
     };
     let examples = json_list(d, "examples");
     let enum_values = json_list(d, "enum");
-    let items = f
-        .get("items")
-        .and_then(|n| decode_type(n, &f.path_of("items"), d))
-        .map(Box::new);
+    let items = f.get("items").and_then(|n| decode_type(n, &f.path_of("items"), d)).map(Box::new);
     let properties = f.get("properties").and_then(|n| {
         let path = f.path_of("properties");
         let entries = d.any_map(n, &path)?;
@@ -707,11 +609,7 @@ fn decode_type_fields(f: &Fields, d: &mut Decoder) -> Option<TypeDef> {
     };
     if def.multiple_of.is_some_and(|m| m <= 0.0) {
         let n = f.get("multipleOf").expect("present");
-        d.error(
-            n.pos,
-            &f.path_of("multipleOf"),
-            "multipleOf must be greater than 0",
-        );
+        d.error(n.pos, &f.path_of("multipleOf"), "multipleOf must be greater than 0");
         def.multiple_of = None;
     }
     if let Some(p) = &def.pattern {
@@ -729,12 +627,7 @@ fn decode_type_fields(f: &Fields, d: &mut Decoder) -> Option<TypeDef> {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
-        .unwrap_or(s)
-        .trim()
-        .to_string()
+    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
 }
 
 struct DecodedSource {
@@ -742,56 +635,51 @@ struct DecodedSource {
     language_hint: Option<String>,
 }
 
-fn decode_source(
-    node: &Node,
-    path: &str,
-    d: &mut Decoder,
-    ctx: &FileContext,
-) -> Option<DecodedSource> {
+fn decode_source(node: &Node, path: &str, d: &mut Decoder, ctx: &FileContext) -> Option<DecodedSource> {
     let f = d.map(node, path, SOURCE_KEYS)?;
     let code = d.string(&f, "code", false).filter(|s| !s.trim().is_empty());
     let file = d.string(&f, "file", false).filter(|s| !s.trim().is_empty());
     let language_hint = d.choice(&f, "language", &["sql", "python"]);
     let body = match (code, file) {
         (Some(text), None) => {
-            let first_line = f
-                .get("code")
-                .map(|n| n.content_line)
-                .unwrap_or(node.pos.line);
-            SourceBody::Code { text, first_line }
+            let code = f.get("code").expect("present");
+            let start = Pos { line: code.pos.line, col: code.pos.col + u32::from(code.quoted) };
+            SourceBody::Code { text, start }
         }
         (None, Some(declared)) => {
-            let resolved = match declared.strip_prefix('/') {
+            let resolved = normalize(&match declared.strip_prefix('/') {
                 Some(rest) => ctx.project_root.join(rest),
                 None => ctx.yaml_dir.join(&declared),
-            };
+            });
             SourceBody::File { declared, resolved }
         }
         (Some(_), Some(_)) => {
-            d.error(
-                node.pos,
-                path,
-                "source must have exactly one of 'code' or 'file', found both",
-            );
+            d.error(node.pos, path, "source must have exactly one of 'code' or 'file', found both");
             return None;
         }
         (None, None) => {
-            d.error(
-                node.pos,
-                path,
-                "source must have exactly one of 'code' or 'file' (non-empty), found neither",
-            );
+            d.error(node.pos, path, "source must have exactly one of 'code' or 'file' (non-empty), found neither");
             return None;
         }
     };
-    Some(DecodedSource {
-        source: Source {
-            body,
-            pos: node.pos,
-            path: path.to_string(),
-        },
-        language_hint,
-    })
+    Some(DecodedSource { source: Source { body, pos: node.pos, path: path.to_string() }, language_hint })
+}
+
+/// Removes `.` and `..` components without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 fn decode_messages(e: &Fields, d: &mut Decoder) -> Vec<PromptMessage> {
@@ -816,13 +704,7 @@ fn decode_messages(e: &Fields, d: &mut Decoder) -> Vec<PromptMessage> {
         let kind = d.string(&f, "type", false);
         if let Some(prompt) = prompt {
             let pos = f.get("prompt").map(|n| n.pos).unwrap_or(item.pos);
-            out.push(PromptMessage {
-                prompt,
-                role,
-                kind,
-                pos,
-                path: f.path_of("prompt"),
-            });
+            out.push(PromptMessage { prompt, role, kind, pos, path: f.path_of("prompt") });
         }
     }
     out
@@ -849,41 +731,25 @@ fn decode_tests(node: &Node, path: &str, d: &mut Decoder) -> Option<Vec<TestDef>
                 let key = d.name(&af, "key");
                 let value = d.required(&af, "value").map(Node::to_json);
                 if let (Some(key), Some(value)) = (key, value) {
-                    arguments.push(TestArgument {
-                        key,
-                        value,
-                        pos: a.pos,
-                        path: ap,
-                    });
+                    arguments.push(TestArgument { key, value, pos: a.pos, path: ap });
                 }
             }
         }
-        let user_context = f.get("user_context").and_then(|n| {
-            d.any_map(n, &f.path_of("user_context"))
-                .map(|_| n.to_json())
-        });
+        let user_context =
+            f.get("user_context").and_then(|n| d.any_map(n, &f.path_of("user_context")).map(|_| n.to_json()));
         let assertions = Assertions {
             result: f.get("result").map(Node::to_json),
             result_contains: f.get("result_contains").map(Node::to_json),
             result_not_contains: d.string_list(&f, "result_not_contains", false),
             result_contains_item: f.get("result_contains_item").map(Node::to_json),
             result_contains_all: f.get("result_contains_all").and_then(|n| {
-                d.seq(n, &f.path_of("result_contains_all"))
-                    .map(|items| items.iter().map(Node::to_json).collect())
+                d.seq(n, &f.path_of("result_contains_all")).map(|items| items.iter().map(Node::to_json).collect())
             }),
             result_length: d.count(&f, "result_length"),
             result_contains_text: d.string(&f, "result_contains_text", false),
         };
         if let Some(name) = name {
-            out.push(TestDef {
-                name,
-                description,
-                arguments,
-                user_context,
-                assertions,
-                pos: item.pos,
-                path: p,
-            });
+            out.push(TestDef { name, description, arguments, user_context, assertions, pos: item.pos, path: p });
         }
     }
     Some(out)
@@ -910,37 +776,20 @@ fn decode_policies(node: &Node, path: &str, d: &mut Decoder) -> Policies {
                     d.missing(&rf, "action");
                     None
                 }
-                Some(_) => {
-                    d.choice(&rf, "action", &PolicyAction::NAMES)
-                        .map(|a| match a.as_str() {
-                            "deny" => PolicyAction::Deny,
-                            "filter_fields" => PolicyAction::FilterFields,
-                            "mask_fields" => PolicyAction::MaskFields,
-                            _ => PolicyAction::FilterSensitiveFields,
-                        })
-                }
+                Some(_) => d.choice(&rf, "action", &PolicyAction::NAMES).map(|a| match a.as_str() {
+                    "deny" => PolicyAction::Deny,
+                    "filter_fields" => PolicyAction::FilterFields,
+                    "mask_fields" => PolicyAction::MaskFields,
+                    _ => PolicyAction::FilterSensitiveFields,
+                }),
             };
             let reason = d.string(&rf, "reason", false);
             let fields = d.string_list(&rf, "fields", false);
-            if matches!(
-                action,
-                Some(PolicyAction::FilterFields | PolicyAction::MaskFields)
-            ) && fields.is_none()
-            {
-                d.error(
-                    item.pos,
-                    &p,
-                    "actions 'filter_fields' and 'mask_fields' need a 'fields' list",
-                );
+            if matches!(action, Some(PolicyAction::FilterFields | PolicyAction::MaskFields)) && fields.is_none() {
+                d.error(item.pos, &p, "actions 'filter_fields' and 'mask_fields' need a 'fields' list");
             }
             if let (Some(condition), Some(action)) = (condition, action) {
-                out.push(PolicyRule {
-                    condition,
-                    action,
-                    reason,
-                    fields,
-                    pos: item.pos,
-                });
+                out.push(PolicyRule { condition, action, reason, fields, pos: item.pos });
             }
         }
         out

@@ -13,6 +13,7 @@ use crate::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceB
 use crate::policy;
 use crate::project::Project;
 use crate::types;
+use crate::yaml::Pos;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExecError {
@@ -49,27 +50,13 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(project: Project, pool_size: usize) -> Runtime {
-        let builtins = if project.site.sql_tools.enabled {
-            builtin_sql_tools(&project)
-        } else {
-            Vec::new()
-        };
-        Runtime {
-            project: Arc::new(project),
-            db: Mutex::new(None),
-            pool_size,
-            sources: Mutex::default(),
-            builtins,
-        }
+        let builtins = if project.site.sql_tools.enabled { builtin_sql_tools(&project) } else { Vec::new() };
+        Runtime { project: Arc::new(project), db: Mutex::new(None), pool_size, sources: Mutex::default(), builtins }
     }
 
     /// Adds or removes the built-in SQL tools (`serve --sql-tools`).
     pub fn set_sql_tools(&mut self, enabled: bool) {
-        self.builtins = if enabled {
-            builtin_sql_tools(&self.project)
-        } else {
-            Vec::new()
-        };
+        self.builtins = if enabled { builtin_sql_tools(&self.project) } else { Vec::new() };
     }
 
     /// The profile's database, opened on first use (a prompt-only call never opens it).
@@ -92,10 +79,7 @@ impl Runtime {
 
     /// Every endpoint a client can call: the project's, then the built-in SQL tools.
     pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
-        self.project
-            .endpoints()
-            .map(|(_, e)| e)
-            .chain(self.builtins.iter())
+        self.project.endpoints().map(|(_, e)| e).chain(self.builtins.iter())
     }
 
     pub fn find(&self, kind: EndpointKind, name: &str) -> Option<&Endpoint> {
@@ -109,23 +93,14 @@ impl Runtime {
         args: &Map<String, Json>,
         opts: &CallOptions,
     ) -> Result<Json, ExecError> {
-        let e = self.find(kind, name).ok_or_else(|| ExecError::NotFound {
-            kind: kind.as_str(),
-            name: name.into(),
-        })?;
+        let e = self.find(kind, name).ok_or_else(|| ExecError::NotFound { kind: kind.as_str(), name: name.into() })?;
         self.call_endpoint(e, args, opts)
     }
 
-    pub fn call_endpoint(
-        &self,
-        e: &Endpoint,
-        args: &Map<String, Json>,
-        opts: &CallOptions,
-    ) -> Result<Json, ExecError> {
+    pub fn call_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
         let user = user_context(opts);
         let args = types::coerce_arguments(&e.parameters, args).map_err(ExecError::Input)?;
-        policy::enforce_input(&e.policies.input, &args, &user)
-            .map_err(|d| ExecError::Policy(d.0))?;
+        policy::enforce_input(&e.policies.input, &args, &user).map_err(|d| ExecError::Policy(d.0))?;
         let raw = match e.kind {
             EndpointKind::Prompt => self.render_prompt(e, &args)?,
             _ => match e.language {
@@ -139,11 +114,7 @@ impl Runtime {
                 }
             },
         };
-        let shaped = if e.kind == EndpointKind::Prompt {
-            raw
-        } else {
-            shape(raw, e.return_type.as_ref())?
-        };
+        let shaped = if e.kind == EndpointKind::Prompt { raw } else { shape(raw, e.return_type.as_ref())? };
         if !opts.skip_output_validation {
             if let Some(def) = &e.return_type {
                 if e.kind != EndpointKind::Prompt {
@@ -157,46 +128,24 @@ impl Runtime {
 
     fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
-            let sql = args
-                .get("sql")
-                .and_then(Json::as_str)
-                .unwrap_or_default()
-                .to_string();
-            return self
-                .query(&sql, &Map::new(), &[])
-                .map(QueryResult::into_json);
+            let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
+            return self.query(&sql, &Map::new(), &[]).map(QueryResult::into_json);
         }
         let sql = self.source_text(e)?;
-        self.query(&sql, args, &e.parameters)
-            .map(QueryResult::into_json)
+        self.query(&sql, args, &e.parameters).map(QueryResult::into_json)
     }
 
     /// Runs SQL on the profile's database with `$name` parameters typed by `params`.
-    pub fn query(
-        &self,
-        sql: &str,
-        args: &Map<String, Json>,
-        params: &[Param],
-    ) -> Result<QueryResult, ExecError> {
+    pub fn query(&self, sql: &str, args: &Map<String, Json>, params: &[Param]) -> Result<QueryResult, ExecError> {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
-        let types = |name: &str| {
-            params
-                .iter()
-                .find(|p| p.name == name)
-                .map(|p| p.def.clone())
-        };
-        db.query(sql, args, &types)
-            .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
+        let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.def.clone());
+        db.query(sql, args, &types).map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
     }
 
     /// The endpoint's source code (files are read once and kept).
     pub fn source_text(&self, e: &Endpoint) -> Result<Arc<str>, ExecError> {
         let Some(src) = &e.source else {
-            return Err(ExecError::Execution(format!(
-                "{} '{}' has no source",
-                e.kind.as_str(),
-                e.name
-            )));
+            return Err(ExecError::Execution(format!("{} '{}' has no source", e.kind.as_str(), e.name)));
         };
         match &src.body {
             SourceBody::Code { text, .. } => Ok(text.as_str().into()),
@@ -206,9 +155,7 @@ impl Runtime {
                     return Ok(t.clone());
                 }
                 let text: Arc<str> = std::fs::read_to_string(resolved)
-                    .map_err(|err| {
-                        ExecError::Execution(format!("cannot read source file '{declared}': {err}"))
-                    })?
+                    .map_err(|err| ExecError::Execution(format!("cannot read source file '{declared}': {err}")))?
                     .into();
                 cache.insert(resolved.clone(), text.clone());
                 Ok(text)
@@ -218,13 +165,12 @@ impl Runtime {
 
     fn render_prompt(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
         let env = minijinja::Environment::new();
-        let ctx =
-            minijinja::Value::from_pairs(args.iter().map(|(k, v)| (k.as_str(), jinja_value(v))));
+        let ctx = minijinja::Value::from_pairs(args.iter().map(|(k, v)| (k.as_str(), jinja_value(v))));
         let mut out = Vec::new();
         for m in &e.messages {
-            let text = env.render_str(&m.prompt, ctx.clone()).map_err(|err| {
-                ExecError::Execution(format!("Error rendering prompt {}: {err}", e.name))
-            })?;
+            let text = env
+                .render_str(&m.prompt, ctx.clone())
+                .map_err(|err| ExecError::Execution(format!("Error rendering prompt {}: {err}", e.name)))?;
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
         Ok(Json::Array(out))
@@ -255,11 +201,7 @@ fn user_context(opts: &CallOptions) -> Json {
             json!({"role": "anonymous", "permissions": [], "capabilities": [], "user_id": null, "username": null, "email": null, "provider": null})
         }
         Some(given) => {
-            let provider = if opts.user_provider.is_empty() {
-                "cli"
-            } else {
-                opts.user_provider
-            };
+            let provider = if opts.user_provider.is_empty() { "cli" } else { opts.user_provider };
             let mut user = json!({
                 "user_id": format!("{provider}_user"), "username": null, "email": null, "provider": provider,
                 "name": null, "role": "user", "permissions": [], "capabilities": [],
@@ -300,9 +242,7 @@ pub fn shape(raw: Json, return_type: Option<&TypeDef>) -> Result<Json, ExecError
         return Ok(row);
     }
     match row {
-        Json::Object(m) if m.len() == 1 => {
-            Ok(m.into_iter().next().map(|(_, v)| v).unwrap_or(Json::Null))
-        }
+        Json::Object(m) if m.len() == 1 => Ok(m.into_iter().next().map(|(_, v)| v).unwrap_or(Json::Null)),
         Json::Object(m) => Err(ExecError::Execution(format!(
             "Expected single value for return type '{}', but got {} values",
             def.ty.as_str(),
@@ -315,15 +255,7 @@ pub fn shape(raw: Json, return_type: Option<&TypeDef>) -> Result<Json, ExecError
 /// The built-in SQL tools (§11.6), as endpoints.
 fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
     let desc = |name: &str, default: &str| {
-        Some(
-            project
-                .site
-                .sql_tools
-                .descriptions
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| default.to_string()),
-        )
+        Some(project.site.sql_tools.descriptions.get(name).cloned().unwrap_or_else(|| default.to_string()))
     };
     let annotations = |title: &str, read_only: bool| {
         let v = json!({"title": title, "readOnlyHint": read_only, "destructiveHint": !read_only, "idempotentHint": read_only, "openWorldHint": false});
@@ -331,52 +263,40 @@ fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
     };
     let string_param = |name: &str, description: &str| Param {
         name: name.into(),
-        def: TypeDef {
-            description: Some(description.into()),
-            ..TypeDef::new(DataType::String)
-        },
+        def: TypeDef { description: Some(description.into()), ..TypeDef::new(DataType::String) },
         pos: Default::default(),
         path: String::new(),
     };
-    let tool =
-        |name: &str, description: Option<String>, params: Vec<Param>, sql: &str, annotations| {
-            Endpoint {
-                kind: EndpointKind::Tool,
-                name: name.into(),
-                title: None,
-                description,
-                tags: None,
-                annotations,
-                parameters: params,
-                return_type: Some(TypeDef {
-                    items: Some(Box::new(TypeDef::new(DataType::Object))),
-                    ..TypeDef::new(DataType::Array)
-                }),
-                language: Language::Sql,
-                source: Some(crate::endpoint::Source {
-                    body: SourceBody::Code {
-                        text: sql.into(),
-                        first_line: 0,
-                    },
-                    pos: Default::default(),
-                    path: String::new(),
-                }),
-                mime_type: None,
-                messages: Vec::new(),
-                enabled: true,
-                tests: None,
-                policies: Default::default(),
-                pos: Default::default(),
-                name_pos: Default::default(),
-            }
-        };
+    let tool = |name: &str, description: Option<String>, params: Vec<Param>, sql: &str, annotations| Endpoint {
+        kind: EndpointKind::Tool,
+        name: name.into(),
+        title: None,
+        description,
+        tags: None,
+        annotations,
+        parameters: params,
+        return_type: Some(TypeDef {
+            items: Some(Box::new(TypeDef::new(DataType::Object))),
+            ..TypeDef::new(DataType::Array)
+        }),
+        language: Language::Sql,
+        source: Some(crate::endpoint::Source {
+            body: SourceBody::Code { text: sql.into(), start: Pos::default() },
+            pos: Default::default(),
+            path: String::new(),
+        }),
+        mime_type: None,
+        messages: Vec::new(),
+        enabled: true,
+        tests: None,
+        policies: Default::default(),
+        pos: Default::default(),
+        name_pos: Default::default(),
+    };
     vec![
         tool(
             "execute_sql_query",
-            desc(
-                "execute_sql_query",
-                "Execute a SQL query against the DuckDB database and return the rows",
-            ),
+            desc("execute_sql_query", "Execute a SQL query against the DuckDB database and return the rows"),
             vec![string_param("sql", "The SQL query to execute")],
             "",
             annotations("SQL Query Executor", false),
@@ -405,34 +325,19 @@ mod tests {
     #[test]
     fn shapes_by_return_type() {
         let rows = json!([{"a": 1}]);
-        assert_eq!(
-            shape(rows.clone(), Some(&TypeDef::new(DataType::Integer))).unwrap(),
-            json!(1)
-        );
-        assert_eq!(
-            shape(rows.clone(), Some(&TypeDef::new(DataType::Object))).unwrap(),
-            json!({"a": 1})
-        );
+        assert_eq!(shape(rows.clone(), Some(&TypeDef::new(DataType::Integer))).unwrap(), json!(1));
+        assert_eq!(shape(rows.clone(), Some(&TypeDef::new(DataType::Object))).unwrap(), json!({"a": 1}));
         assert_eq!(shape(rows.clone(), None).unwrap(), rows);
         assert_eq!(
-            shape(json!([]), Some(&TypeDef::new(DataType::Object)))
-                .unwrap_err()
-                .to_string(),
+            shape(json!([]), Some(&TypeDef::new(DataType::Object))).unwrap_err().to_string(),
             "No results returned"
         );
         assert_eq!(
-            shape(
-                json!([{"a": 1, "b": 2}]),
-                Some(&TypeDef::new(DataType::String))
-            )
-            .unwrap_err()
-            .to_string(),
+            shape(json!([{"a": 1, "b": 2}]), Some(&TypeDef::new(DataType::String))).unwrap_err().to_string(),
             "Expected single value for return type 'string', but got 2 values"
         );
         assert_eq!(
-            shape(json!([{}, {}, {}]), Some(&TypeDef::new(DataType::Object)))
-                .unwrap_err()
-                .to_string(),
+            shape(json!([{}, {}, {}]), Some(&TypeDef::new(DataType::Object))).unwrap_err().to_string(),
             "Expected single result for return type 'object', but got 3 results"
         );
     }

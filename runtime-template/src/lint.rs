@@ -58,11 +58,7 @@ fn lint_endpoint(file: &Path, e: &Endpoint, out: &mut Vec<Diagnostic>) {
         );
     }
     for (i, test) in e.tests.iter().flatten().enumerate() {
-        if test
-            .description
-            .as_deref()
-            .is_none_or(|d| d.trim().is_empty())
-        {
+        if test.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
             push(
                 Severity::Info,
                 test.pos,
@@ -73,11 +69,7 @@ fn lint_endpoint(file: &Path, e: &Endpoint, out: &mut Vec<Diagnostic>) {
         }
     }
     for (i, p) in e.parameters.iter().enumerate() {
-        if p.def
-            .description
-            .as_deref()
-            .is_none_or(|d| d.trim().is_empty())
-        {
+        if p.def.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
             push(
                 Severity::Error,
                 p.pos,
@@ -133,11 +125,7 @@ fn lint_endpoint(file: &Path, e: &Endpoint, out: &mut Vec<Diagnostic>) {
 fn nested(def: &TypeDef, path: &str, push: &mut dyn FnMut(Severity, Pos, String, String, &str)) {
     if let Some(items) = &def.items {
         let p = format!("{path}.items");
-        if items
-            .description
-            .as_deref()
-            .is_none_or(|d| d.trim().is_empty())
-        {
+        if items.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
             push(
                 Severity::Warning,
                 items.pos,
@@ -150,11 +138,7 @@ fn nested(def: &TypeDef, path: &str, push: &mut dyn FnMut(Severity, Pos, String,
     }
     for (name, prop) in def.properties.iter().flatten() {
         let p = format!("{path}.properties.{name}");
-        if prop
-            .description
-            .as_deref()
-            .is_none_or(|d| d.trim().is_empty())
-        {
+        if prop.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
             push(
                 Severity::Warning,
                 prop.pos,

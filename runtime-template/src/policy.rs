@@ -36,29 +36,19 @@ fn cel_value(v: &Json) -> cel::Value {
             _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         Json::String(s) => cel::Value::String(std::sync::Arc::new(s.clone())),
-        Json::Array(items) => {
-            cel::Value::List(std::sync::Arc::new(items.iter().map(cel_value).collect()))
-        }
+        Json::Array(items) => cel::Value::List(std::sync::Arc::new(items.iter().map(cel_value).collect())),
         Json::Object(m) => cel::Value::from(
-            m.iter()
-                .map(|(k, v)| (k.clone(), cel_value(v)))
-                .collect::<std::collections::HashMap<String, cel::Value>>(),
+            m.iter().map(|(k, v)| (k.clone(), cel_value(v))).collect::<std::collections::HashMap<String, cel::Value>>(),
         ),
     }
 }
 
 /// Checks that a condition parses, for validation.
 pub fn compile_error(condition: &str) -> Option<String> {
-    cel::Program::compile(condition)
-        .err()
-        .map(|e| e.to_string())
+    cel::Program::compile(condition).err().map(|e| e.to_string())
 }
 
-pub fn enforce_input(
-    rules: &[PolicyRule],
-    args: &Map<String, Json>,
-    user: &Json,
-) -> Result<(), Denied> {
+pub fn enforce_input(rules: &[PolicyRule], args: &Map<String, Json>, user: &Json) -> Result<(), Denied> {
     if rules.is_empty() {
         return Ok(());
     }
@@ -66,10 +56,7 @@ pub fn enforce_input(
     vars.insert("user".into(), user.clone());
     for rule in rules {
         if rule.action == PolicyAction::Deny && condition_holds(&rule.condition, &vars) {
-            let reason = rule
-                .reason
-                .clone()
-                .unwrap_or_else(|| "Access denied by policy".into());
+            let reason = rule.reason.clone().unwrap_or_else(|| "Access denied by policy".into());
             return Err(Denied(format!("Policy enforcement failed: {reason}")));
         }
     }
@@ -92,13 +79,8 @@ pub fn enforce_output(
         let fields = rule.fields.as_deref().unwrap_or_default();
         match rule.action {
             PolicyAction::Deny => {
-                let reason = rule
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| "Output blocked by policy".into());
-                return Err(Denied(format!(
-                    "Output policy enforcement failed: {reason}"
-                )));
+                let reason = rule.reason.clone().unwrap_or_else(|| "Output blocked by policy".into());
+                return Err(Denied(format!("Output policy enforcement failed: {reason}")));
             }
             PolicyAction::FilterFields => for_each_object(&mut result, &mut |m| {
                 for f in fields {
@@ -168,12 +150,8 @@ mod tests {
 
     #[test]
     fn cel_conditions() {
-        let vars: Map<String, Json> =
-            serde_json::from_value(json!({"user": {"role": "admin"}, "item_id": 3})).unwrap();
-        assert!(condition_holds(
-            "user.role == 'admin' && item_id == 3",
-            &vars
-        ));
+        let vars: Map<String, Json> = serde_json::from_value(json!({"user": {"role": "admin"}, "item_id": 3})).unwrap();
+        assert!(condition_holds("user.role == 'admin' && item_id == 3", &vars));
         assert!(!condition_holds("user.missing == 'x'", &vars));
         assert!(!condition_holds("item_id == 'three'", &vars));
     }

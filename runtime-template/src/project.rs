@@ -77,10 +77,7 @@ pub struct Project {
 /// Walks up from `start` to the first directory holding `mxcp-site.yml`.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
     let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
-    start
-        .ancestors()
-        .find(|d| d.join(SITE_FILE).is_file())
-        .map(Path::to_path_buf)
+    start.ancestors().find(|d| d.join(SITE_FILE).is_file()).map(Path::to_path_buf)
 }
 
 impl Project {
@@ -98,19 +95,13 @@ impl Project {
         let text: Arc<str> = match std::fs::read_to_string(&site_path) {
             Ok(t) => t.into(),
             Err(e) => {
-                findings.diagnostics.push(whole_file_error(
-                    &rel_site,
-                    format!("cannot read {SITE_FILE}: {e}"),
-                ));
+                findings.diagnostics.push(whole_file_error(&rel_site, format!("cannot read {SITE_FILE}: {e}")));
                 return Err(ProjectError::Invalid(findings));
             }
         };
         findings.sources.insert(rel_site.clone(), text.clone());
         let site = {
-            let mut rep = Reporter {
-                display: &rel_site,
-                out: &mut findings.diagnostics,
-            };
+            let mut rep = Reporter { display: &rel_site, out: &mut findings.diagnostics };
             parse_document(&text, &mut rep).and_then(|root_node| {
                 let mut d = Decoder { rep: &mut rep };
                 site::decode(&root_node, &mut d)
@@ -120,9 +111,7 @@ impl Project {
             Some(s) if findings.errors() == 0 => s,
             _ => {
                 if findings.errors() == 0 {
-                    findings
-                        .diagnostics
-                        .push(whole_file_error(&rel_site, format!("{SITE_FILE} is empty")));
+                    findings.diagnostics.push(whole_file_error(&rel_site, format!("{SITE_FILE} is empty")));
                 }
                 return Err(ProjectError::Invalid(findings));
             }
@@ -132,34 +121,23 @@ impl Project {
             .clone()
             .or_else(|| std::env::var("MXCP_PROFILE").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| site.profile.clone());
-        let user_config =
-            match UserConfig::load(&site.project, &profile, opts.config_path.as_deref()) {
-                Ok(c) => c,
-                Err(diags) => {
-                    for d in &diags {
-                        if let Ok(t) = std::fs::read_to_string(&d.file) {
-                            findings.sources.insert(d.file.clone(), t.into());
-                        }
+        let user_config = match UserConfig::load(&site.project, &profile, opts.config_path.as_deref()) {
+            Ok(c) => c,
+            Err(diags) => {
+                for d in &diags {
+                    if let Ok(t) = std::fs::read_to_string(&d.file) {
+                        findings.sources.insert(d.file.clone(), t.into());
                     }
-                    findings.diagnostics.extend(diags);
-                    return Err(ProjectError::Invalid(findings));
                 }
-            };
+                findings.diagnostics.extend(diags);
+                return Err(ProjectError::Invalid(findings));
+            }
+        };
         let readonly = opts.readonly
             || env_flag("MXCP_READONLY")
-            || site
-                .profiles
-                .get(&profile)
-                .is_some_and(|p| p.duckdb_readonly);
-        let mut project = Project {
-            root: root.to_path_buf(),
-            site,
-            profile,
-            user_config,
-            readonly,
-            files: Vec::new(),
-            findings,
-        };
+            || site.profiles.get(&profile).is_some_and(|p| p.duckdb_readonly);
+        let mut project =
+            Project { root: root.to_path_buf(), site, profile, user_config, readonly, files: Vec::new(), findings };
         project.discover_endpoints();
         crate::checks::check_static(&mut project);
         Ok(project)
@@ -184,61 +162,37 @@ impl Project {
 
     fn load_endpoint_file(&mut self, path: &Path, dir_kind: EndpointKind) -> EndpointFile {
         let rel = path.strip_prefix(&self.root).unwrap_or(path).to_path_buf();
-        let mut file = EndpointFile {
-            path: path.to_path_buf(),
-            rel: rel.clone(),
-            dir_kind,
-            endpoint: None,
-        };
+        let mut file = EndpointFile { path: path.to_path_buf(), rel: rel.clone(), dir_kind, endpoint: None };
         let text: Arc<str> = match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t.into(),
                 Err(e) => {
-                    self.findings.diagnostics.push(whole_file_error(
-                        &rel,
-                        format!("file is not valid UTF-8: {e}"),
-                    ));
+                    self.findings.diagnostics.push(whole_file_error(&rel, format!("file is not valid UTF-8: {e}")));
                     return file;
                 }
             },
             Err(e) => {
-                self.findings
-                    .diagnostics
-                    .push(whole_file_error(&rel, format!("cannot read file: {e}")));
+                self.findings.diagnostics.push(whole_file_error(&rel, format!("cannot read file: {e}")));
                 return file;
             }
         };
         self.findings.sources.insert(rel.clone(), text.clone());
-        file.endpoint = decode_endpoint_text(
-            &text,
-            path,
-            &rel,
-            &self.root,
-            dir_kind,
-            &mut self.findings.diagnostics,
-        );
+        file.endpoint = decode_endpoint_text(&text, path, &rel, &self.root, dir_kind, &mut self.findings.diagnostics);
         file
     }
 
     /// Enabled endpoints that loaded, in discovery order.
     pub fn endpoints(&self) -> impl Iterator<Item = (&EndpointFile, &Endpoint)> {
-        self.files
-            .iter()
-            .filter_map(|f| f.endpoint.as_ref().filter(|e| e.enabled).map(|e| (f, e)))
+        self.files.iter().filter_map(|f| f.endpoint.as_ref().filter(|e| e.enabled).map(|e| (f, e)))
     }
 
     pub fn find(&self, kind: EndpointKind, name: &str) -> Option<(&EndpointFile, &Endpoint)> {
-        self.endpoints()
-            .find(|(_, e)| e.kind == kind && e.name == name)
+        self.endpoints().find(|(_, e)| e.kind == kind && e.name == name)
     }
 
     /// Errors found in a given file.
     pub fn file_errors(&self, rel: &Path) -> Vec<&Diagnostic> {
-        self.findings
-            .diagnostics
-            .iter()
-            .filter(|d| d.file == rel && d.is_error())
-            .collect()
+        self.findings.diagnostics.iter().filter(|d| d.file == rel && d.is_error()).collect()
     }
 
     /// The DuckDB file of the active profile (§4): `MXCP_DUCKDB_PATH`, the profile's
@@ -247,24 +201,15 @@ impl Project {
         if let Some(p) = std::env::var_os("MXCP_DUCKDB_PATH").filter(|p| !p.is_empty()) {
             return PathBuf::from(p);
         }
-        match self
-            .site
-            .profiles
-            .get(&self.profile)
-            .and_then(|p| p.duckdb_path.as_ref())
-        {
+        match self.site.profiles.get(&self.profile).and_then(|p| p.duckdb_path.as_ref()) {
             Some(p) => self.root.join(p),
-            None => self
-                .root
-                .join(&self.site.paths.data)
-                .join(format!("db-{}.duckdb", self.profile)),
+            None => self.root.join(&self.site.paths.data).join(format!("db-{}.duckdb", self.profile)),
         }
     }
 }
 
 fn env_flag(name: &str) -> bool {
-    std::env::var(name)
-        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    std::env::var(name).is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
 fn whole_file_error(file: &Path, message: String) -> Diagnostic {
@@ -282,15 +227,9 @@ fn whole_file_error(file: &Path, message: String) -> Diagnostic {
 /// Parses YAML, reporting syntax errors and duplicate keys. `None` for an empty or broken file.
 pub fn parse_document(text: &str, rep: &mut Reporter) -> Option<yaml::Node> {
     let mut dups = Vec::new();
-    let parsed = yaml::parse(text, &mut |pos, key, first| {
-        dups.push((pos, key.to_string(), first))
-    });
+    let parsed = yaml::parse(text, &mut |pos, key, first| dups.push((pos, key.to_string(), first)));
     for (pos, key, first) in dups {
-        rep.error(
-            pos,
-            &key,
-            format!("duplicate key '{key}' (first defined on line {first})"),
-        );
+        rep.error(pos, &key, format!("duplicate key '{key}' (first defined on line {first})"));
     }
     match parsed {
         Ok(node) => node,
@@ -335,10 +274,7 @@ pub fn decode_endpoint_text(
         return None;
     };
     let yaml_dir = path.parent().unwrap_or(root).to_path_buf();
-    let ctx = FileContext {
-        project_root: root,
-        yaml_dir: &yaml_dir,
-    };
+    let ctx = FileContext { project_root: root, yaml_dir: &yaml_dir };
     let mut d = Decoder { rep: &mut rep };
     let Decoded::Endpoint(e) = endpoint::decode(&node, &mut d, &ctx) else {
         return None;
@@ -348,11 +284,7 @@ pub fn decode_endpoint_text(
             Severity::Warning,
             e.pos,
             e.kind.as_str(),
-            format!(
-                "a {} definition in the {} directory is skipped",
-                e.kind.as_str(),
-                dir_kind.as_str()
-            ),
+            format!("a {} definition in the {} directory is skipped", e.kind.as_str(), dir_kind.as_str()),
             Some(format!("move it under the {} directory", e.kind.as_str())),
         );
         return None;

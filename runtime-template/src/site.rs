@@ -83,18 +83,8 @@ pub struct SiteConfig {
     pub raw: serde_json::Value,
 }
 
-const SITE_KEYS: &[&str] = &[
-    "mxcp",
-    "project",
-    "profile",
-    "secrets",
-    "plugin",
-    "extensions",
-    "dbt",
-    "sql_tools",
-    "paths",
-    "profiles",
-];
+const SITE_KEYS: &[&str] =
+    &["mxcp", "project", "profile", "secrets", "plugin", "extensions", "dbt", "sql_tools", "paths", "profiles"];
 const DBT_KEYS: &[&str] = &[
     "enabled",
     "model_paths",
@@ -106,18 +96,8 @@ const DBT_KEYS: &[&str] = &[
     "target_path",
     "clean_targets",
 ];
-const PATH_KEYS: &[&str] = &[
-    "tools",
-    "resources",
-    "prompts",
-    "evals",
-    "python",
-    "plugins",
-    "sql",
-    "drift",
-    "audit",
-    "data",
-];
+const PATH_KEYS: &[&str] =
+    &["tools", "resources", "prompts", "evals", "python", "plugins", "sql", "drift", "audit", "data"];
 pub const BUILTIN_SQL_TOOLS: &[&str] = &["execute_sql_query", "list_tables", "get_table_schema"];
 
 pub fn decode(root: &Node, d: &mut Decoder) -> Option<SiteConfig> {
@@ -173,11 +153,7 @@ fn decode_plugins(f: &Fields, d: &mut Decoder) -> Vec<PluginDef> {
         let module = d.name(&pf, "module");
         let config = d.string(&pf, "config", false);
         if let (Some(name), Some(module)) = (name, module) {
-            out.push(PluginDef {
-                name,
-                module,
-                config,
-            });
+            out.push(PluginDef { name, module, config });
         }
     }
     out
@@ -191,11 +167,7 @@ fn decode_extensions(f: &Fields, d: &mut Decoder) -> Vec<ExtensionDef> {
     let mut out = Vec::new();
     for (i, item) in d.seq(n, &path).unwrap_or_default().iter().enumerate() {
         if let Some(name) = item.as_str() {
-            out.push(ExtensionDef {
-                name: name.to_string(),
-                repo: None,
-                pos: item.pos,
-            });
+            out.push(ExtensionDef { name: name.to_string(), repo: None, pos: item.pos });
             continue;
         }
         let Some(ef) = d.map(item, &index(&path, i), &["name", "repo"]) else {
@@ -204,11 +176,7 @@ fn decode_extensions(f: &Fields, d: &mut Decoder) -> Vec<ExtensionDef> {
         let name = d.name(&ef, "name");
         let repo = d.choice(&ef, "repo", &["community", "core_nightly"]);
         if let Some(name) = name {
-            out.push(ExtensionDef {
-                name,
-                repo,
-                pos: item.pos,
-            });
+            out.push(ExtensionDef { name, repo, pos: item.pos });
         }
     }
     out
@@ -230,15 +198,9 @@ fn decode_dbt(f: &Fields, d: &mut Decoder) -> serde_json::Value {
     if let Some(s) = d.string(&df, "target_path", false) {
         out["target_path"] = s.into();
     }
-    for key in [
-        "model_paths",
-        "analysis_paths",
-        "test_paths",
-        "seed_paths",
-        "macro_paths",
-        "snapshot_paths",
-        "clean_targets",
-    ] {
+    for key in
+        ["model_paths", "analysis_paths", "test_paths", "seed_paths", "macro_paths", "snapshot_paths", "clean_targets"]
+    {
         if let Some(list) = d.string_list(&df, key, true) {
             out[key] = list.into();
         }
@@ -255,10 +217,7 @@ fn decode_sql_tools(f: &Fields, d: &mut Decoder) -> SqlTools {
     let Some(sf) = d.map(n, "sql_tools", &keys) else {
         return SqlTools::default();
     };
-    let mut tools = SqlTools {
-        enabled: d.bool(&sf, "enabled").unwrap_or(false),
-        ..Default::default()
-    };
+    let mut tools = SqlTools { enabled: d.bool(&sf, "enabled").unwrap_or(false), ..Default::default() };
     for name in BUILTIN_SQL_TOOLS {
         if let Some(tn) = sf.get(name) {
             if let Some(tf) = d.map(tn, &sf.path_of(name), &["description"]) {
@@ -324,11 +283,7 @@ fn decode_profiles(f: &Fields, d: &mut Decoder) -> IndexMap<String, ProfileConfi
                 profile.duckdb_readonly = d.bool(&df, "readonly").unwrap_or(false);
                 if profile.duckdb_path.as_deref() == Some(":memory:") {
                     let pos = df.get("path").map(|n| n.pos).unwrap_or(dn.pos);
-                    d.error(
-                        pos,
-                        &df.path_of("path"),
-                        "':memory:' is not supported: give a database file path",
-                    );
+                    d.error(pos, &df.path_of("path"), "':memory:' is not supported: give a database file path");
                 }
             }
         }
@@ -338,11 +293,7 @@ fn decode_profiles(f: &Fields, d: &mut Decoder) -> IndexMap<String, ProfileConfi
             }
         }
         if let Some(an) = pf.get("audit") {
-            if let Some(af) = d.map(
-                an,
-                &pf.path_of("audit"),
-                &["enabled", "path", "max_file_size"],
-            ) {
+            if let Some(af) = d.map(an, &pf.path_of("audit"), &["enabled", "path", "max_file_size"]) {
                 profile.audit_enabled = d.bool(&af, "enabled").unwrap_or(false);
                 profile.audit_path = d.string(&af, "path", false);
                 profile.audit_max_file_size = d.count(&af, "max_file_size");

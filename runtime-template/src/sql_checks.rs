@@ -19,27 +19,14 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
             continue;
         }
         let Some(src) = &e.source else { continue };
-        let mut c = Check {
-            yaml: file.rel.clone(),
-            out: Vec::new(),
-        };
+        let mut c = Check { yaml: file.rel.clone(), out: Vec::new() };
         let (sql, location) = match &src.body {
-            SourceBody::Code { text, first_line } => (
-                text.clone(),
-                SqlLocation::Inline {
-                    first_line: *first_line,
-                    col: src.pos.col + 2,
-                },
-            ),
+            SourceBody::Code { text, start } => (text.clone(), SqlLocation::Inline { start: *start }),
             SourceBody::File { resolved, .. } => match std::fs::read_to_string(resolved) {
                 Ok(text) => {
-                    let rel = resolved
-                        .strip_prefix(&project.root)
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|_| resolved.clone());
-                    findings
-                        .sources
-                        .insert(rel.clone(), Arc::from(text.as_str()));
+                    let rel =
+                        resolved.strip_prefix(&project.root).map(PathBuf::from).unwrap_or_else(|_| resolved.clone());
+                    findings.sources.insert(rel.clone(), Arc::from(text.as_str()));
                     (text, SqlLocation::File(rel))
                 }
                 // a missing file was reported by the static checks
@@ -48,23 +35,26 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
         };
         // A file with static errors has an incomplete model (a parameter whose type did not
         // decode is missing): only its SQL syntax is checked, to avoid follow-on findings.
-        let complete = !findings
-            .diagnostics
-            .iter()
-            .any(|d| d.file == file.rel && d.is_error());
+        let complete = !findings.diagnostics.iter().any(|d| d.file == file.rel && d.is_error());
         let description = db.describe(&sql);
         match description.as_ref() {
-            Err(message) => c.prepare_error(
-                message,
-                &location,
-                src.pos,
-                &format!("{}.source", e.kind.as_str()),
-            ),
+            Err(message) => c.prepare_error(message, &location, src.pos, &format!("{}.source", e.kind.as_str())),
             Ok(_) if !complete => {}
             Ok(d) => {
                 c.parameters(e, &d.params, src.pos);
                 if let Some(r) = &e.return_type {
-                    c.returns(r, &d.columns);
+                    if is_unresolved(&d.columns) {
+                        // DuckDB cannot type the result until it knows the parameters' types:
+                        // describe it again with each `$name` cast to its declared type.
+                        let typed = cast_parameters(&sql, e);
+                        if let Ok(d2) = db.describe(&typed).as_ref() {
+                            if !is_unresolved(&d2.columns) {
+                                c.returns(r, &d2.columns);
+                            }
+                        }
+                    } else {
+                        c.returns(r, &d.columns);
+                    }
                 }
             }
         }
@@ -73,8 +63,8 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
 }
 
 enum SqlLocation {
-    /// Inline `code:`; the YAML line where the code starts and its indentation column.
-    Inline { first_line: u32, col: u32 },
+    /// Inline `code:`, starting at this position of the YAML file.
+    Inline { start: Pos },
     /// A `.sql` file, relative to the project root.
     File(PathBuf),
 }
@@ -85,15 +75,7 @@ struct Check {
 }
 
 impl Check {
-    fn push(
-        &mut self,
-        severity: Severity,
-        file: PathBuf,
-        pos: Pos,
-        path: &str,
-        message: String,
-        help: Option<String>,
-    ) {
+    fn push(&mut self, severity: Severity, file: PathBuf, pos: Pos, path: &str, message: String, help: Option<String>) {
         self.out.push(Diagnostic {
             severity,
             file,
@@ -105,30 +87,15 @@ impl Check {
         });
     }
 
-    fn prepare_error(
-        &mut self,
-        message: &str,
-        location: &SqlLocation,
-        source_pos: Pos,
-        path: &str,
-    ) {
+    fn prepare_error(&mut self, message: &str, location: &SqlLocation, source_pos: Pos, path: &str) {
         let (headline, sql_line, sql_col) = parse_duckdb_error(message);
         let (file, pos) = match (location, sql_line) {
-            (SqlLocation::File(rel), Some(line)) => (
-                rel.clone(),
-                Pos {
-                    line,
-                    col: sql_col.unwrap_or(1),
-                },
-            ),
+            (SqlLocation::File(rel), Some(line)) => (rel.clone(), Pos { line, col: sql_col.unwrap_or(1) }),
             (SqlLocation::File(rel), None) => (rel.clone(), Pos { line: 1, col: 1 }),
-            (SqlLocation::Inline { first_line, col }, Some(line)) if *first_line > 0 => (
-                self.yaml.clone(),
-                Pos {
-                    line: first_line + line - 1,
-                    col: col + sql_col.unwrap_or(1) - 1,
-                },
-            ),
+            // a block scalar keeps the SQL's lines, each indented like the first
+            (SqlLocation::Inline { start }, Some(line)) if start.line > 0 => {
+                (self.yaml.clone(), Pos { line: start.line + line - 1, col: start.col + sql_col.unwrap_or(1) - 1 })
+            }
             (SqlLocation::Inline { .. }, _) => (self.yaml.clone(), source_pos),
         };
         self.push(Severity::Error, file, pos, path, headline, None);
@@ -138,9 +105,8 @@ impl Check {
         let kind = e.kind.as_str();
         for (name, _) in sql_params {
             if e.param(name).is_none() {
-                let help =
-                    crate::diagnostics::suggest(name, e.parameters.iter().map(|p| p.name.as_str()))
-                        .map(|s| format!("did you mean '{s}'?"));
+                let help = crate::diagnostics::suggest(name, e.parameters.iter().map(|p| p.name.as_str()))
+                    .map(|s| format!("did you mean '{s}'?"));
                 self.push(
                     Severity::Error,
                     self.yaml.clone(),
@@ -158,15 +124,23 @@ impl Check {
                     self.yaml.clone(),
                     p.pos,
                     &p.path,
-                    format!(
-                        "parameter '{}' is declared but the SQL does not use ${}",
-                        p.name, p.name
-                    ),
+                    format!("parameter '{}' is declared but the SQL does not use ${}", p.name, p.name),
                     None,
                 ),
                 Some((_, ty)) => {
                     if let Some(problem) = binding_problem(&p.def, ty) {
-                        self.push(Severity::Error, self.yaml.clone(), p.pos, &format!("{}.type", p.path), format!("parameter '{}' is declared {}, but the SQL uses it as {ty}{problem}", p.name, p.def.ty.as_str()), None);
+                        self.push(
+                            Severity::Error,
+                            self.yaml.clone(),
+                            p.pos,
+                            &format!("{}.type", p.path),
+                            format!(
+                                "parameter '{}' is declared {}, but the SQL uses it as {ty}{problem}",
+                                p.name,
+                                p.def.ty.as_str()
+                            ),
+                            None,
+                        );
                     }
                 }
             }
@@ -174,13 +148,7 @@ impl Check {
     }
 
     fn returns(&mut self, def: &TypeDef, columns: &[(String, SqlType)]) {
-        let names = || {
-            columns
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let names = || columns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
         match def.ty {
             DataType::Array => match &def.items {
                 None => {}
@@ -190,7 +158,10 @@ impl Check {
                     self.yaml.clone(),
                     items.pos,
                     &items.path,
-                    format!("a SQL endpoint returns rows (objects), but the array items are declared {}", items.ty.as_str()),
+                    format!(
+                        "a SQL endpoint returns rows (objects), but the array items are declared {}",
+                        items.ty.as_str()
+                    ),
                     Some("declare `items: {type: object, properties: ...}`".into()),
                 ),
             },
@@ -202,11 +173,23 @@ impl Check {
                         self.yaml.clone(),
                         def.pos,
                         &def.path,
-                        format!("return type '{}' needs exactly one result column, the query returns {} ({})", scalar.as_str(), columns.len(), names()),
+                        format!(
+                            "return type '{}' needs exactly one result column, the query returns {} ({})",
+                            scalar.as_str(),
+                            columns.len(),
+                            names()
+                        ),
                         None,
                     );
                 } else if let Some(problem) = value_problem(def, &columns[0].1) {
-                    self.push(Severity::Error, self.yaml.clone(), def.pos, &format!("{}.type", def.path), format!("column '{}' {problem}", columns[0].0), None);
+                    self.push(
+                        Severity::Error,
+                        self.yaml.clone(),
+                        def.pos,
+                        &format!("{}.type", def.path),
+                        format!("column '{}' {problem}", columns[0].0),
+                        None,
+                    );
                 }
             }
         }
@@ -214,11 +197,7 @@ impl Check {
 
     fn object_columns(&mut self, def: &TypeDef, columns: &[(String, SqlType)]) {
         let Some(props) = &def.properties else { return };
-        let names = columns
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = columns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
         for (name, prop) in props {
             match columns.iter().find(|(n, _)| n == name) {
                 None => self.push(
@@ -226,9 +205,7 @@ impl Check {
                     self.yaml.clone(),
                     prop.pos,
                     &prop.path,
-                    format!(
-                        "declared property '{name}' is not a column of the query (columns: {names})"
-                    ),
+                    format!("declared property '{name}' is not a column of the query (columns: {names})"),
                     None,
                 ),
                 Some((_, ty)) => {
@@ -247,11 +224,8 @@ impl Check {
         }
         for (name, _) in columns {
             if !props.contains_key(name) {
-                let severity = if def.additional_properties == Some(false) {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                };
+                let severity =
+                    if def.additional_properties == Some(false) { Severity::Error } else { Severity::Warning };
                 self.push(
                     severity,
                     self.yaml.clone(),
@@ -263,6 +237,80 @@ impl Check {
             }
         }
     }
+}
+
+/// A statement whose parameter types are still open reports one column named "unknown".
+fn is_unresolved(columns: &[(String, SqlType)]) -> bool {
+    matches!(columns, [(name, SqlType::Unknown | SqlType::Other(_))] if name == "unknown")
+}
+
+/// The DuckDB type a declared parameter binds as (`None`: leave the placeholder alone).
+fn declared_sql_type(def: &TypeDef) -> Option<&'static str> {
+    use crate::endpoint::Format;
+    Some(match (def.ty, def.format) {
+        (DataType::String, Some(Format::Date)) => "DATE",
+        (DataType::String, Some(Format::DateTime | Format::Timestamp)) => "TIMESTAMP",
+        (DataType::String, _) => "VARCHAR",
+        (DataType::Integer, _) => "BIGINT",
+        (DataType::Number, _) => "DOUBLE",
+        (DataType::Boolean, _) => "BOOLEAN",
+        _ => return None,
+    })
+}
+
+/// Rewrites each `$name` placeholder outside literals and comments as `($name::TYPE)`.
+fn cast_parameters(sql: &str, e: &Endpoint) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'$' => {
+                let start = i;
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                if b.get(j) == Some(&b'$') {
+                    // dollar-quoted string: $tag$ ... $tag$
+                    let tag = &sql[start..=j];
+                    i = sql[j + 1..].find(tag).map(|k| j + 1 + k + tag.len()).unwrap_or(b.len());
+                    continue;
+                }
+                let name = &sql[start + 1..j];
+                if let Some(ty) = e.param(name).and_then(|p| declared_sql_type(&p.def)) {
+                    out.push_str(&sql[copied..start]);
+                    out.push_str(&format!("(${name}::{ty})"));
+                    copied = j;
+                }
+                i = j.max(i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[copied.min(sql.len())..]);
+    out
 }
 
 /// Why values of SQL type `ty` do not fit the declared type, if they do not.
@@ -304,14 +352,7 @@ fn value_problem(def: &TypeDef, ty: &SqlType) -> Option<String> {
             _ => false,
         },
     };
-    if fits {
-        None
-    } else {
-        Some(format!(
-            "is {ty}, but the return type declares it {}",
-            def.ty.as_str()
-        ))
-    }
+    if fits { None } else { Some(format!("is {ty}, but the return type declares it {}", def.ty.as_str())) }
 }
 
 /// Why a value of the declared type cannot bind where the SQL expects `ty`, if it cannot.
@@ -327,22 +368,13 @@ fn binding_problem(def: &TypeDef, ty: &SqlType) -> Option<&'static str> {
         DataType::Array => matches!(ty, List(_) | Array(..)),
         DataType::Object => matches!(ty, Struct(_) | Map(..)),
     };
-    if ok {
-        None
-    } else {
-        Some(" (a value of the declared type cannot be compared or cast there)")
-    }
+    if ok { None } else { Some(" (a value of the declared type cannot be compared or cast there)") }
 }
 
 /// DuckDB's message headline and, when it quotes the statement (`LINE n:` with a caret), the
 /// line and column it points at.
 fn parse_duckdb_error(message: &str) -> (String, Option<u32>, Option<u32>) {
-    let headline = message
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(message)
-        .trim()
-        .to_string();
+    let headline = message.lines().find(|l| !l.trim().is_empty()).unwrap_or(message).trim().to_string();
     let lines: Vec<&str> = message.lines().collect();
     for (i, l) in lines.iter().enumerate() {
         if let Some(rest) = l.strip_prefix("LINE ") {
@@ -353,10 +385,8 @@ fn parse_duckdb_error(message: &str) -> (String, Option<u32>, Option<u32>) {
                 continue;
             };
             let prefix_len = format!("LINE {num}: ").chars().count();
-            let col = lines
-                .get(i + 1)
-                .and_then(|c| c.find('^'))
-                .map(|caret| (caret.saturating_sub(prefix_len) + 1) as u32);
+            let col =
+                lines.get(i + 1).and_then(|c| c.find('^')).map(|caret| (caret.saturating_sub(prefix_len) + 1) as u32);
             return (headline, Some(line), col);
         }
     }

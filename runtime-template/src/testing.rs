@@ -57,18 +57,9 @@ pub struct SuiteReport {
 /// test's own `user_context`.
 pub fn run_endpoint(rt: &Runtime, e: &Endpoint, user_override: Option<&Json>) -> EndpointReport {
     let Some(tests) = e.tests.as_ref().filter(|t| !t.is_empty()) else {
-        return EndpointReport {
-            status: Status::Ok,
-            tests_run: 0,
-            tests: Vec::new(),
-            no_tests: true,
-            message: None,
-        };
+        return EndpointReport { status: Status::Ok, tests_run: 0, tests: Vec::new(), no_tests: true, message: None };
     };
-    let outcomes: Vec<TestOutcome> = tests
-        .iter()
-        .map(|t| run_one(rt, e, t, user_override))
-        .collect();
+    let outcomes: Vec<TestOutcome> = tests.iter().map(|t| run_one(rt, e, t, user_override)).collect();
     EndpointReport {
         status: overall(outcomes.iter().map(|o| o.status)),
         tests_run: outcomes.len(),
@@ -93,11 +84,7 @@ pub fn overall(statuses: impl Iterator<Item = Status>) -> Status {
 
 fn run_one(rt: &Runtime, e: &Endpoint, t: &TestDef, user_override: Option<&Json>) -> TestOutcome {
     let start = Instant::now();
-    let args: Map<String, Json> = t
-        .arguments
-        .iter()
-        .map(|a| (a.key.clone(), a.value.clone()))
-        .collect();
+    let args: Map<String, Json> = t.arguments.iter().map(|a| (a.key.clone(), a.value.clone())).collect();
     let opts = CallOptions {
         user_context: user_override.cloned().or_else(|| t.user_context.clone()),
         user_provider: "test",
@@ -106,11 +93,7 @@ fn run_one(rt: &Runtime, e: &Endpoint, t: &TestDef, user_override: Option<&Json>
     let (status, error) = match rt.call_endpoint(e, &args, &opts) {
         Err(err) => (Status::Error, Some(err.to_string())),
         Ok(result) => {
-            let result = if e.kind == EndpointKind::Prompt {
-                prompt_result(result)
-            } else {
-                result
-            };
+            let result = if e.kind == EndpointKind::Prompt { prompt_result(result) } else { result };
             match check(&t.assertions, &result) {
                 Ok(()) => (Status::Passed, None),
                 Err(m) => (Status::Failed, Some(m)),
@@ -136,8 +119,7 @@ fn prompt_result(messages: Json) -> Json {
         .map(str::trim);
     match assistant {
         Some(text)
-            if (text.starts_with('[') && text.ends_with(']'))
-                || (text.starts_with('{') && text.ends_with('}')) =>
+            if (text.starts_with('[') && text.ends_with(']')) || (text.starts_with('{') && text.ends_with('}')) =>
         {
             serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.into()))
         }
@@ -164,36 +146,23 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
                     match r.get(k) {
                         None => return Err(format!("Expected field '{k}' not found in result")),
                         Some(actual) if !json_eq(actual, v) => {
-                            return Err(format!(
-                                "Field '{k}' has value {}, expected {}",
-                                py_str(actual),
-                                py_str(v)
-                            ));
+                            return Err(format!("Field '{k}' has value {}, expected {}", py_str(actual), py_str(v)));
                         }
                         _ => {}
                     }
                 }
             }
             (Json::Object(_), _) => {
-                return Err(format!(
-                    "result_contains on an object result needs an object, got {}",
-                    py_repr(expected)
-                ));
+                return Err(format!("result_contains on an object result needs an object, got {}", py_repr(expected)));
             }
             (Json::Array(items), Json::Object(exp)) => {
                 if !items.iter().any(|i| contains_pairs(i, exp)) {
-                    return Err(format!(
-                        "No item in array contains the expected fields: {}",
-                        py_repr(expected)
-                    ));
+                    return Err(format!("No item in array contains the expected fields: {}", py_repr(expected)));
                 }
             }
             (Json::Array(items), scalar) => {
                 if !items.iter().any(|i| json_eq(i, scalar)) {
-                    return Err(format!(
-                        "Array does not contain expected value: {}",
-                        py_repr(scalar)
-                    ));
+                    return Err(format!("Array does not contain expected value: {}", py_repr(scalar)));
                 }
             }
             _ => {
@@ -213,9 +182,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
         };
         for f in fields {
             if r.contains_key(f) {
-                return Err(format!(
-                    "Field '{f}' should not be present in result but was found"
-                ));
+                return Err(format!("Field '{f}' should not be present in result but was found"));
             }
         }
     }
@@ -227,10 +194,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
             ));
         };
         if !items.iter().any(|i| item_matches(i, expected)) {
-            return Err(format!(
-                "Array does not contain expected item: {}",
-                py_repr(expected)
-            ));
+            return Err(format!("Array does not contain expected item: {}", py_repr(expected)));
         }
     }
     if let Some(all) = &a.result_contains_all {
@@ -242,19 +206,13 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
         };
         for expected in all {
             if !items.iter().any(|i| item_matches(i, expected)) {
-                return Err(format!(
-                    "Array does not contain expected item: {}",
-                    py_repr(expected)
-                ));
+                return Err(format!("Array does not contain expected item: {}", py_repr(expected)));
             }
         }
     }
     if let Some(n) = a.result_length {
         let Json::Array(items) = result else {
-            return Err(format!(
-                "result_length assertion requires array result, got <class '{}'>",
-                py_type(result)
-            ));
+            return Err(format!("result_length assertion requires array result, got <class '{}'>", py_type(result)));
         };
         if items.len() as u64 != n {
             return Err(format!("Array has {} items, expected {n}", items.len()));
@@ -262,10 +220,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
     }
     if let Some(text) = &a.result_contains_text {
         if !py_str(result).contains(text.as_str()) {
-            return Err(format!(
-                "Result does not contain expected text: {}",
-                py_repr(&Json::String(text.clone()))
-            ));
+            return Err(format!("Result does not contain expected text: {}", py_repr(&Json::String(text.clone()))));
         }
     }
     Ok(())
@@ -276,11 +231,7 @@ fn item_matches(item: &Json, expected: &Json) -> bool {
 }
 
 fn contains_pairs(item: &Json, expected: &Map<String, Json>) -> bool {
-    item.as_object().is_some_and(|m| {
-        expected
-            .iter()
-            .all(|(k, v)| m.get(k).is_some_and(|x| json_eq(x, v)))
-    })
+    item.as_object().is_some_and(|m| expected.iter().all(|(k, v)| m.get(k).is_some_and(|x| json_eq(x, v))))
 }
 
 /// Python's `str()`: strings bare, everything else as `repr`.
@@ -302,25 +253,9 @@ mod tests {
 
     #[test]
     fn falsy_results_are_testable() {
-        assert!(
-            check(
-                &Assertions {
-                    result: Some(json!(0)),
-                    ..a()
-                },
-                &json!(0)
-            )
-            .is_ok()
-        );
+        assert!(check(&Assertions { result: Some(json!(0)), ..a() }, &json!(0)).is_ok());
         assert_eq!(
-            check(
-                &Assertions {
-                    result: Some(json!(0)),
-                    ..a()
-                },
-                &json!([])
-            )
-            .unwrap_err(),
+            check(&Assertions { result: Some(json!(0)), ..a() }, &json!([])).unwrap_err(),
             "Result does not match expected output.\nExpected: 0\nGot: []"
         );
     }
@@ -329,58 +264,21 @@ mod tests {
     fn messages_match_the_reference() {
         let r = json!({"name": "apple", "id": 1});
         assert_eq!(
-            check(
-                &Assertions {
-                    result_contains: Some(json!({"name": "pear"})),
-                    ..a()
-                },
-                &r
-            )
-            .unwrap_err(),
+            check(&Assertions { result_contains: Some(json!({"name": "pear"})), ..a() }, &r).unwrap_err(),
             "Field 'name' has value apple, expected pear"
         );
         assert_eq!(
-            check(
-                &Assertions {
-                    result_length: Some(99),
-                    ..a()
-                },
-                &json!([1, 2, 3, 4])
-            )
-            .unwrap_err(),
+            check(&Assertions { result_length: Some(99), ..a() }, &json!([1, 2, 3, 4])).unwrap_err(),
             "Array has 4 items, expected 99"
         );
         assert_eq!(
-            check(
-                &Assertions {
-                    result_not_contains: Some(vec!["id".into()]),
-                    ..a()
-                },
-                &r
-            )
-            .unwrap_err(),
+            check(&Assertions { result_not_contains: Some(vec!["id".into()]), ..a() }, &r).unwrap_err(),
             "Field 'id' should not be present in result but was found"
         );
         assert_eq!(
-            check(
-                &Assertions {
-                    result_contains_text: Some("zzz".into()),
-                    ..a()
-                },
-                &r
-            )
-            .unwrap_err(),
+            check(&Assertions { result_contains_text: Some("zzz".into()), ..a() }, &r).unwrap_err(),
             "Result does not contain expected text: 'zzz'"
         );
-        assert!(
-            check(
-                &Assertions {
-                    result_contains_text: Some("'name': 'apple'".into()),
-                    ..a()
-                },
-                &r
-            )
-            .is_ok()
-        );
+        assert!(check(&Assertions { result_contains_text: Some("'name': 'apple'".into()), ..a() }, &r).is_ok());
     }
 }

@@ -23,31 +23,24 @@ pub fn coerce(def: &TypeDef, value: &Json) -> Result<Json, String> {
     let converted = match def.ty {
         DataType::String => coerce_string(def, value)?,
         DataType::Number => {
-            let x =
-                to_f64(value).ok_or_else(|| format!("Expected number, got {}", short(value)))?;
+            let x = to_f64(value).ok_or_else(|| format!("Expected number, got {}", short(value)))?;
             check_bounds(def, x)?;
-            serde_json::Number::from_f64(x)
-                .map(Json::Number)
-                .ok_or_else(|| "Expected a finite number".to_string())?
+            serde_json::Number::from_f64(x).map(Json::Number).ok_or_else(|| "Expected a finite number".to_string())?
         }
         DataType::Integer => {
-            let i =
-                to_i64(value).ok_or_else(|| format!("Expected integer, got {}", short(value)))?;
+            let i = to_i64(value).ok_or_else(|| format!("Expected integer, got {}", short(value)))?;
             check_bounds(def, i as f64)?;
             Json::from(i)
         }
-        DataType::Boolean => Json::Bool(
-            to_bool(value).ok_or_else(|| format!("Expected boolean, got {}", short(value)))?,
-        ),
+        DataType::Boolean => {
+            Json::Bool(to_bool(value).ok_or_else(|| format!("Expected boolean, got {}", short(value)))?)
+        }
         DataType::Array => coerce_array(def, value)?,
         DataType::Object => coerce_object(def, value)?,
     };
     if let Some(allowed) = &def.enum_values {
         if !allowed.iter().any(|a| json_eq(a, &converted)) {
-            return Err(format!(
-                "Must be one of: {}",
-                py_repr(&Json::Array(allowed.clone()))
-            ));
+            return Err(format!("Must be one of: {}", py_repr(&Json::Array(allowed.clone()))));
         }
     }
     Ok(converted)
@@ -56,10 +49,7 @@ pub fn coerce(def: &TypeDef, value: &Json) -> Result<Json, String> {
 /// Full input validation of a call's arguments against the declared parameters: defaults,
 /// required and unknown names, then per-parameter conversion. Returns arguments in
 /// declaration order.
-pub fn coerce_arguments(
-    params: &[Param],
-    args: &Map<String, Json>,
-) -> Result<Map<String, Json>, String> {
+pub fn coerce_arguments(params: &[Param], args: &Map<String, Json>) -> Result<Map<String, Json>, String> {
     for key in args.keys() {
         if !params.iter().any(|p| &p.name == key) {
             return Err(format!("Unknown parameter: {key}"));
@@ -86,15 +76,10 @@ pub fn coerce_arguments(
     Ok(out)
 }
 
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("regex"));
-static URI: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-zA-Z][a-zA-Z0-9+.-]*:.*$").expect("regex"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("regex"));
+static URI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-zA-Z][a-zA-Z0-9+.-]*:.*$").expect("regex"));
 static DURATION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$",
-    )
-    .expect("regex")
+    Regex::new(r"^P(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$").expect("regex")
 });
 
 fn coerce_string(def: &TypeDef, value: &Json) -> Result<Json, String> {
@@ -154,9 +139,7 @@ pub fn check_format(format: Format, s: &str) -> Result<(), String> {
         }
         Format::Date => format!("Invalid date format: '{s}' (expected YYYY-MM-DD)"),
         Format::Time => format!("Invalid time format: '{s}' (expected HH:MM:SS)"),
-        Format::DateTime => format!(
-            "Invalid date-time format: '{s}' (expected ISO 8601, e.g. 2024-01-15T10:30:00Z)"
-        ),
+        Format::DateTime => format!("Invalid date-time format: '{s}' (expected ISO 8601, e.g. 2024-01-15T10:30:00Z)"),
         Format::Timestamp => format!("Invalid timestamp: '{s}' (expected seconds since the epoch)"),
     })
 }
@@ -167,12 +150,7 @@ pub fn parse_datetime(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> 
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(&t.replace(' ', "T")) {
         return Some(dt);
     }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%d",
-    ] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d"] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
             return Some(naive.and_utc().fixed_offset());
         }
@@ -220,11 +198,8 @@ fn coerce_array(def: &TypeDef, value: &Json) -> Result<Json, String> {
     let items = match value {
         Json::Array(a) => a,
         Json::String(s) => {
-            parsed = serde_json::from_str::<Json>(s)
-                .map_err(|_| format!("Expected array, got {}", short(value)))?;
-            parsed
-                .as_array()
-                .ok_or_else(|| format!("Expected array, got {}", short(value)))?
+            parsed = serde_json::from_str::<Json>(s).map_err(|_| format!("Expected array, got {}", short(value)))?;
+            parsed.as_array().ok_or_else(|| format!("Expected array, got {}", short(value)))?
         }
         _ => return Err(format!("Expected array, got {}", kind(value))),
     };
@@ -262,35 +237,22 @@ fn coerce_object(def: &TypeDef, value: &Json) -> Result<Json, String> {
     let obj = match value {
         Json::Object(o) => o,
         Json::String(s) => {
-            parsed = serde_json::from_str::<Json>(s)
-                .map_err(|_| format!("Expected object, got {}", short(value)))?;
-            parsed
-                .as_object()
-                .ok_or_else(|| format!("Expected object, got {}", short(value)))?
+            parsed = serde_json::from_str::<Json>(s).map_err(|_| format!("Expected object, got {}", short(value)))?;
+            parsed.as_object().ok_or_else(|| format!("Expected object, got {}", short(value)))?
         }
         _ => return Err(format!("Expected object, got {}", kind(value))),
     };
     if let Some(required) = &def.required {
-        let missing: Vec<&str> = required
-            .iter()
-            .filter(|r| !obj.contains_key(*r))
-            .map(String::as_str)
-            .collect();
+        let missing: Vec<&str> = required.iter().filter(|r| !obj.contains_key(*r)).map(String::as_str).collect();
         if !missing.is_empty() {
-            return Err(format!(
-                "Missing required properties: {}",
-                missing.join(", ")
-            ));
+            return Err(format!("Missing required properties: {}", missing.join(", ")));
         }
     }
     let mut out = Map::new();
     for (k, v) in obj {
         match def.properties.as_ref().and_then(|p| p.get(k)) {
             Some(prop) => {
-                out.insert(
-                    k.clone(),
-                    coerce(prop, v).map_err(|e| format!("Property '{k}': {e}"))?,
-                );
+                out.insert(k.clone(), coerce(prop, v).map_err(|e| format!("Property '{k}': {e}"))?);
             }
             None if def.additional_properties == Some(false) => {
                 return Err(format!("Unexpected property: {k}"));
@@ -313,19 +275,14 @@ fn to_f64(v: &Json) -> Option<f64> {
 
 fn to_i64(v: &Json) -> Option<i64> {
     match v {
-        Json::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15)
-                .map(|x| x as i64)
-        }),
+        Json::Number(n) => {
+            n.as_i64().or_else(|| n.as_f64().filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15).map(|x| x as i64))
+        }
         Json::String(s) => {
             let t = s.trim();
-            t.parse::<i64>().ok().or_else(|| {
-                t.parse::<f64>()
-                    .ok()
-                    .filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15)
-                    .map(|x| x as i64)
-            })
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| t.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && x.abs() < 9.0e15).map(|x| x as i64))
         }
         _ => None,
     }
@@ -355,13 +312,9 @@ pub fn json_eq(a: &Json, b: &Json) -> bool {
             (Some(i), Some(j)) => i == j,
             _ => x.as_f64() == y.as_f64() && x.as_f64().is_some() || x.to_string() == y.to_string(),
         },
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
+        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
         (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -380,20 +333,12 @@ fn kind(v: &Json) -> &'static str {
 
 fn short(v: &Json) -> String {
     let r = py_repr(v);
-    if r.chars().count() > 60 {
-        format!("{}...", r.chars().take(57).collect::<String>())
-    } else {
-        r
-    }
+    if r.chars().count() > 60 { format!("{}...", r.chars().take(57).collect::<String>()) } else { r }
 }
 
 /// A float the way Python prints it (`1.0`, `2.5`).
 pub fn py_float(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e16 {
-        format!("{x:.1}")
-    } else {
-        format!("{x}")
-    }
+    if x.fract() == 0.0 && x.abs() < 1e16 { format!("{x:.1}") } else { format!("{x}") }
 }
 
 /// A JSON value the way Python's `repr` prints the equivalent object (messages copy it).
@@ -407,23 +352,12 @@ pub fn py_repr(v: &Json) -> String {
             if s.contains('\'') && !s.contains('"') {
                 format!("\"{s}\"")
             } else {
-                format!(
-                    "'{}'",
-                    s.replace('\\', "\\\\")
-                        .replace('\'', "\\'")
-                        .replace('\n', "\\n")
-                )
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n"))
             }
         }
         Json::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
         Json::Object(o) => {
-            format!(
-                "{{{}}}",
-                o.iter()
-                    .map(|(k, v)| format!("'{k}': {}", py_repr(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("{{{}}}", o.iter().map(|(k, v)| format!("'{k}': {}", py_repr(v))).collect::<Vec<_>>().join(", "))
         }
     }
 }
@@ -439,19 +373,10 @@ mod tests {
 
     #[test]
     fn converts_cli_strings() {
-        assert_eq!(
-            coerce(&ty(DataType::Integer), &json!("5")).unwrap(),
-            json!(5)
-        );
+        assert_eq!(coerce(&ty(DataType::Integer), &json!("5")).unwrap(), json!(5));
         assert!(coerce(&ty(DataType::Integer), &json!("5.7")).is_err());
-        assert_eq!(
-            coerce(&ty(DataType::Number), &json!("2.5")).unwrap(),
-            json!(2.5)
-        );
-        assert_eq!(
-            coerce(&ty(DataType::Boolean), &json!("TRUE")).unwrap(),
-            json!(true)
-        );
+        assert_eq!(coerce(&ty(DataType::Number), &json!("2.5")).unwrap(), json!(2.5));
+        assert_eq!(coerce(&ty(DataType::Boolean), &json!("TRUE")).unwrap(), json!(true));
         assert!(coerce(&ty(DataType::Boolean), &json!("maybe")).is_err());
         let mut arr = ty(DataType::Array);
         arr.items = Some(Box::new(ty(DataType::String)));
@@ -465,20 +390,14 @@ mod tests {
         assert_eq!(coerce(&t, &json!(0)).unwrap_err(), "Value must be >= 1.0");
         let mut s = ty(DataType::String);
         s.min_length = Some(3);
-        assert_eq!(
-            coerce(&s, &json!("ab")).unwrap_err(),
-            "String must be at least 3 characters long"
-        );
+        assert_eq!(coerce(&s, &json!("ab")).unwrap_err(), "String must be at least 3 characters long");
         let mut e = ty(DataType::Integer);
         e.enum_values = Some(vec![json!(5), json!(6)]);
         assert_eq!(coerce(&e, &json!("5")).unwrap(), json!(5));
         assert_eq!(coerce(&e, &json!(7)).unwrap_err(), "Must be one of: [5, 6]");
         let mut o = ty(DataType::Object);
         o.required = Some(vec!["a".into(), "b".into()]);
-        assert_eq!(
-            coerce(&o, &json!({"a": 1})).unwrap_err(),
-            "Missing required properties: b"
-        );
+        assert_eq!(coerce(&o, &json!({"a": 1})).unwrap_err(), "Missing required properties: b");
     }
 
     #[test]
@@ -504,24 +423,15 @@ pub fn validate_output(def: &TypeDef, value: &Json) -> Result<(), String> {
     match def.ty {
         DataType::String => match value {
             Json::String(s) => {
-                if let Some(f) = def
-                    .format
-                    .filter(|f| matches!(f, Format::Email | Format::Uri | Format::Duration))
-                {
+                if let Some(f) = def.format.filter(|f| matches!(f, Format::Email | Format::Uri | Format::Duration)) {
                     check_format(f, s)?;
                 }
                 let len = s.chars().count() as u64;
                 if def.min_length.is_some_and(|m| len < m) {
-                    return Err(format!(
-                        "String must be at least {} characters long",
-                        def.min_length.unwrap_or(0)
-                    ));
+                    return Err(format!("String must be at least {} characters long", def.min_length.unwrap_or(0)));
                 }
                 if def.max_length.is_some_and(|m| len > m) {
-                    return Err(format!(
-                        "String must be at most {} characters long",
-                        def.max_length.unwrap_or(0)
-                    ));
+                    return Err(format!("String must be at most {} characters long", def.max_length.unwrap_or(0)));
                 }
                 Ok(())
             }
@@ -551,16 +461,10 @@ pub fn validate_output(def: &TypeDef, value: &Json) -> Result<(), String> {
             };
             let n = items.len() as u64;
             if def.min_items.is_some_and(|m| n < m) {
-                return Err(format!(
-                    "Array must have at least {} items",
-                    def.min_items.unwrap_or(0)
-                ));
+                return Err(format!("Array must have at least {} items", def.min_items.unwrap_or(0)));
             }
             if def.max_items.is_some_and(|m| n > m) {
-                return Err(format!(
-                    "Array must have at most {} items",
-                    def.max_items.unwrap_or(0)
-                ));
+                return Err(format!("Array must have at most {} items", def.max_items.unwrap_or(0)));
             }
             if let Some(item_def) = &def.items {
                 for (i, item) in items.iter().enumerate() {
@@ -574,23 +478,15 @@ pub fn validate_output(def: &TypeDef, value: &Json) -> Result<(), String> {
                 return Err(wrong());
             };
             if let Some(required) = &def.required {
-                let missing: Vec<&str> = required
-                    .iter()
-                    .filter(|r| !obj.contains_key(*r))
-                    .map(String::as_str)
-                    .collect();
+                let missing: Vec<&str> =
+                    required.iter().filter(|r| !obj.contains_key(*r)).map(String::as_str).collect();
                 if !missing.is_empty() {
-                    return Err(format!(
-                        "Missing required properties: {}",
-                        missing.join(", ")
-                    ));
+                    return Err(format!("Missing required properties: {}", missing.join(", ")));
                 }
             }
             for (k, v) in obj {
                 match def.properties.as_ref().and_then(|p| p.get(k)) {
-                    Some(prop) => {
-                        validate_output(prop, v).map_err(|e| format!("Property '{k}': {e}"))?
-                    }
+                    Some(prop) => validate_output(prop, v).map_err(|e| format!("Property '{k}': {e}"))?,
                     None if def.additional_properties == Some(false) => {
                         return Err(format!("Unexpected property: {k}"));
                     }
@@ -607,9 +503,7 @@ fn is_integral_text(s: &str) -> bool {
     match t.split_once('.') {
         None => !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()),
         Some((int, frac)) => {
-            !int.is_empty()
-                && int.bytes().all(|b| b.is_ascii_digit())
-                && frac.bytes().all(|b| b == b'0')
+            !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b == b'0')
         }
     }
 }

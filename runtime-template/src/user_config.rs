@@ -28,15 +28,7 @@ pub struct UserConfig {
     profile: String,
 }
 
-const TOP_KEYS: &[&str] = &[
-    "mxcp",
-    "projects",
-    "vault",
-    "onepassword",
-    "transport",
-    "models",
-    "logging",
-];
+const TOP_KEYS: &[&str] = &["mxcp", "projects", "vault", "onepassword", "transport", "models", "logging"];
 const PROFILE_KEYS: &[&str] = &["secrets", "plugin", "auth", "telemetry"];
 
 impl UserConfig {
@@ -53,11 +45,7 @@ impl UserConfig {
     }
 
     /// Locates and loads the configuration for `project`/`profile`.
-    pub fn load(
-        project: &str,
-        profile: &str,
-        explicit: Option<&Path>,
-    ) -> Result<Self, Vec<Diagnostic>> {
+    pub fn load(project: &str, profile: &str, explicit: Option<&Path>) -> Result<Self, Vec<Diagnostic>> {
         let path = match explicit {
             Some(p) => Some(p.to_path_buf()),
             None => match std::env::var_os("MXCP_CONFIG") {
@@ -73,32 +61,17 @@ impl UserConfig {
         Self::parse(&text, &path, project, profile)
     }
 
-    pub fn parse(
-        text: &str,
-        path: &Path,
-        project: &str,
-        profile: &str,
-    ) -> Result<Self, Vec<Diagnostic>> {
+    pub fn parse(text: &str, path: &Path, project: &str, profile: &str) -> Result<Self, Vec<Diagnostic>> {
         let mut diags = Vec::new();
-        let mut rep = Reporter {
-            display: path,
-            out: &mut diags,
-        };
+        let mut rep = Reporter { display: path, out: &mut diags };
         let root = yaml::parse(text, &mut |pos, key, first| {
-            rep.error(
-                pos,
-                key,
-                format!("duplicate key '{key}' (first defined on line {first})"),
-            )
+            rep.error(pos, key, format!("duplicate key '{key}' (first defined on line {first})"))
         });
         let root = match root {
             Ok(Some(r)) => r,
             Ok(None) => {
                 drop(rep);
-                return Ok(UserConfig {
-                    path: Some(path.into()),
-                    ..Self::synthesized(project, profile)
-                });
+                return Ok(UserConfig { path: Some(path.into()), ..Self::synthesized(project, profile) });
             }
             Err(e) => {
                 rep.error(e.pos, "", format!("invalid YAML: {}", e.message));
@@ -125,12 +98,7 @@ impl UserConfig {
         if diags.iter().any(|x| x.severity == Severity::Error) {
             return Err(diags);
         }
-        let mut cfg = UserConfig {
-            path: Some(path.into()),
-            raw,
-            project: project.into(),
-            profile: profile.into(),
-        };
+        let mut cfg = UserConfig { path: Some(path.into()), raw, project: project.into(), profile: profile.into() };
         cfg.ensure_active();
         Ok(cfg)
     }
@@ -156,11 +124,7 @@ impl UserConfig {
 
     pub fn secrets(&self) -> Vec<Secret> {
         let mut out = Vec::new();
-        for s in self.active_profile()["secrets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
+        for s in self.active_profile()["secrets"].as_array().into_iter().flatten() {
             let Some(name) = s["name"].as_str() else {
                 continue;
             };
@@ -257,13 +221,9 @@ fn resolve(node: &Node, path: &str, d: &mut Decoder) -> Json {
                 Json::Null
             }
         },
-        Value::Seq(items) => Json::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| resolve(n, &index(path, i), d))
-                .collect(),
-        ),
+        Value::Seq(items) => {
+            Json::Array(items.iter().enumerate().map(|(i, n)| resolve(n, &index(path, i), d)).collect())
+        }
         Value::Map(entries) => Json::Object(
             entries
                 .iter()
@@ -281,9 +241,7 @@ fn resolve(node: &Node, path: &str, d: &mut Decoder) -> Json {
 /// Resolves one configuration string: `file://`, `${VAR}`; `vault://` and `op://` are refused.
 pub fn resolve_string(s: &str) -> Result<String, String> {
     if s.starts_with("vault://") {
-        return Err(format!(
-            "'{s}': vault:// references are not supported in this build; use ${{VAR}} or file://"
-        ));
+        return Err(format!("'{s}': vault:// references are not supported in this build; use ${{VAR}} or file://"));
     }
     if s.starts_with("op://") {
         return Err(format!(
@@ -330,25 +288,14 @@ mod tests {
         let cfg = UserConfig::parse(text, Path::new("c.yml"), "p", "dev").unwrap();
         assert_eq!(cfg.secrets()[0].parameters["TOKEN"], "abc");
         let err = UserConfig::parse(text, Path::new("c.yml"), "p", "prod").unwrap_err();
-        assert_eq!(
-            err[0].message,
-            "Environment variable MXCP_TEST_UNSET_VAR is not set"
-        );
+        assert_eq!(err[0].message, "Environment variable MXCP_TEST_UNSET_VAR is not set");
         assert_eq!((err[0].line, err[0].column), (14, 33));
     }
 
     #[test]
     fn refuses_vault_and_op() {
-        assert!(
-            resolve_string("vault://a/b#c")
-                .unwrap_err()
-                .contains("not supported in this build")
-        );
-        assert!(
-            resolve_string("op://v/i/f")
-                .unwrap_err()
-                .contains("not supported in this build")
-        );
+        assert!(resolve_string("vault://a/b#c").unwrap_err().contains("not supported in this build"));
+        assert!(resolve_string("op://v/i/f").unwrap_err().contains("not supported in this build"));
         assert_eq!(resolve_string("plain $x {y}").unwrap(), "plain $x {y}");
     }
 }

@@ -33,8 +33,8 @@ pub enum Value {
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
-    /// For block scalars (`|`, `>`): the line their content starts on.
-    pub content_line: u32,
+    /// A single- or double-quoted scalar (its text starts one column after `pos`).
+    pub quoted: bool,
 }
 
 /// A syntax error with its position.
@@ -84,10 +84,7 @@ impl Node {
 
     /// Looks a key up in a mapping node.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.key_text().as_deref() == Some(key))
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.key_text().as_deref() == Some(key)).map(|(_, v)| v)
     }
 
     /// The text of a mapping key (scalars of any kind are accepted as keys, like PyYAML).
@@ -108,9 +105,7 @@ impl Node {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => Json::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(Json::Number)
-                .unwrap_or(Json::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
             Value::Str(s) => Json::String(s.clone()),
             Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => {
@@ -127,24 +122,15 @@ impl Node {
 /// Parses the first document of `text`. An empty document gives `Ok(None)`.
 /// Duplicate keys are reported through `on_duplicate` (position of the second key, its text,
 /// line of the first) and the later value wins, as in PyYAML.
-pub fn parse(
-    text: &str,
-    on_duplicate: &mut dyn FnMut(Pos, &str, u32),
-) -> Result<Option<Node>, SyntaxError> {
-    let mut builder = Builder {
-        anchors: HashMap::new(),
-        on_duplicate,
-    };
+pub fn parse(text: &str, on_duplicate: &mut dyn FnMut(Pos, &str, u32)) -> Result<Option<Node>, SyntaxError> {
+    let mut builder = Builder { anchors: HashMap::new(), on_duplicate };
     let mut parser = Parser::new_from_str(text);
     let mut events = std::iter::from_fn(|| parser.next_event()).peekable();
     let mut root = None;
     let mut documents = 0;
     while let Some(item) = events.next() {
         let (event, span) = item.map_err(|e| SyntaxError {
-            pos: Pos {
-                line: e.marker().line() as u32,
-                col: e.marker().col() as u32 + 1,
-            },
+            pos: Pos { line: e.marker().line() as u32, col: e.marker().col() as u32 + 1 },
             message: e.info().to_string(),
         })?;
         match event {
@@ -167,10 +153,7 @@ pub fn parse(
 }
 
 fn pos_of(span: &Span) -> Pos {
-    Pos {
-        line: span.start.line() as u32,
-        col: span.start.col() as u32 + 1,
-    }
+    Pos { line: span.start.line() as u32, col: span.start.col() as u32 + 1 }
 }
 
 type Events<'a, I> = std::iter::Peekable<I>;
@@ -189,18 +172,12 @@ impl Builder<'_> {
             Some(Ok(x)) => x,
             Some(Err(e)) => {
                 return Err(SyntaxError {
-                    pos: Pos {
-                        line: e.marker().line() as u32,
-                        col: e.marker().col() as u32 + 1,
-                    },
+                    pos: Pos { line: e.marker().line() as u32, col: e.marker().col() as u32 + 1 },
                     message: e.info().to_string(),
                 });
             }
             None => {
-                return Err(SyntaxError {
-                    pos: Pos::default(),
-                    message: "unexpected end of input".into(),
-                });
+                return Err(SyntaxError { pos: Pos::default(), message: "unexpected end of input".into() });
             }
         };
         let pos = pos_of(&span);
@@ -212,15 +189,8 @@ impl Builder<'_> {
                 } else {
                     Value::Str(text.into_owned())
                 };
-                let content_line = match style {
-                    ScalarStyle::Literal | ScalarStyle::Folded => pos.line + 1,
-                    _ => pos.line,
-                };
-                let node = Node {
-                    value,
-                    pos,
-                    content_line,
-                };
+                let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                let node = Node { value, pos, quoted };
                 self.remember(anchor, &node);
                 node
             }
@@ -233,11 +203,7 @@ impl Builder<'_> {
                     }
                     items.push(self.node(events)?);
                 }
-                let node = Node {
-                    value: Value::Seq(items),
-                    pos,
-                    content_line: pos.line,
-                };
+                let node = Node { value: Value::Seq(items), pos, quoted: false };
                 self.remember(anchor, &node);
                 node
             }
@@ -265,15 +231,8 @@ impl Builder<'_> {
                         continue;
                     }
                     let text = key.key_text();
-                    if let Some(existing) = entries
-                        .iter_mut()
-                        .find(|(k, _)| text.is_some() && k.key_text() == text)
-                    {
-                        (self.on_duplicate)(
-                            key.pos,
-                            text.as_deref().unwrap_or(""),
-                            existing.0.pos.line,
-                        );
+                    if let Some(existing) = entries.iter_mut().find(|(k, _)| text.is_some() && k.key_text() == text) {
+                        (self.on_duplicate)(key.pos, text.as_deref().unwrap_or(""), existing.0.pos.line);
                         existing.1 = value;
                     } else {
                         entries.push((key, value));
@@ -285,28 +244,18 @@ impl Builder<'_> {
                         entries.push((k, v));
                     }
                 }
-                let node = Node {
-                    value: Value::Map(entries),
-                    pos,
-                    content_line: pos.line,
-                };
+                let node = Node { value: Value::Map(entries), pos, quoted: false };
                 self.remember(anchor, &node);
                 node
             }
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some(n) => Node { pos, ..n.clone() },
                 None => {
-                    return Err(SyntaxError {
-                        pos,
-                        message: "unknown alias".into(),
-                    });
+                    return Err(SyntaxError { pos, message: "unknown alias".into() });
                 }
             },
             other => {
-                return Err(SyntaxError {
-                    pos,
-                    message: format!("unexpected YAML event {other:?}"),
-                });
+                return Err(SyntaxError { pos, message: format!("unexpected YAML event {other:?}") });
             }
         };
         Ok(node)
@@ -377,19 +326,13 @@ fn looks_like_float(text: &str) -> bool {
     // PyYAML 1.1 floats need a dot: `1e5` stays a string, `1.5e5` is a float.
     let t = text.strip_prefix(['-', '+']).unwrap_or(text);
     t.contains('.')
-        && t.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit() || c == '.')
-        && t.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | 'e' | 'E' | '-' | '+'))
+        && t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | 'e' | 'E' | '-' | '+'))
 }
 
 /// Ordered JSON object from a mapping node, for values (defaults, examples, test arguments).
 pub fn map_to_json(entries: &[(Node, Node)]) -> IndexMap<String, Json> {
-    entries
-        .iter()
-        .map(|(k, v)| (k.key_text().unwrap_or_default(), v.to_json()))
-        .collect()
+    entries.iter().map(|(k, v)| (k.key_text().unwrap_or_default(), v.to_json())).collect()
 }
 
 #[cfg(test)]
@@ -422,12 +365,21 @@ mod tests {
     }
 
     #[test]
+    fn block_scalars_start_at_their_content() {
+        let n = p("a:\n  code: |\n    SELECT 1\n    FROM x\n");
+        assert_eq!(n.get("a").unwrap().get("code").unwrap().pos, Pos { line: 3, col: 5 });
+    }
+
+    #[test]
+    fn block_scalars_start_at_their_content() {
+        let n = p("a:\n  code: |\n    SELECT 1\n    FROM x\n");
+        assert_eq!(n.get("a").unwrap().get("code").unwrap().pos, Pos { line: 3, col: 5 });
+    }
+
+    #[test]
     fn reports_duplicates_and_syntax_errors() {
         let mut dups = vec![];
-        parse("a: 1\nb: 2\na: 3\n", &mut |pos, k, first| {
-            dups.push((pos, k.to_string(), first))
-        })
-        .unwrap();
+        parse("a: 1\nb: 2\na: 3\n", &mut |pos, k, first| dups.push((pos, k.to_string(), first))).unwrap();
         assert_eq!(dups, vec![(Pos { line: 3, col: 1 }, "a".to_string(), 1)]);
         let err = parse("a: [1, 2\nb: 3\n", &mut |_, _, _| {}).unwrap_err();
         assert!(err.pos.line >= 1, "{err:?}");

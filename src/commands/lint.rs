@@ -20,10 +20,7 @@ pub fn run(args: LintArgs) -> Result<ExitCode> {
         "warning" => Severity::Warning,
         _ => Severity::Info,
     };
-    let mut findings: Vec<_> = mxcp_runtime::lint::lint(&project)
-        .into_iter()
-        .filter(|d| d.severity <= floor)
-        .collect();
+    let mut findings: Vec<_> = mxcp_runtime::lint::lint(&project).into_iter().filter(|d| d.severity <= floor).collect();
     diagnostics::sort(&mut findings);
     if args.json_output {
         let issues: Vec<_> = findings
@@ -44,10 +41,7 @@ pub fn run(args: LintArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for d in &findings {
-        println!(
-            "{}",
-            diagnostics::render(d, project.findings.sources.get(&d.file).map(|s| &**s))
-        );
+        println!("{}", diagnostics::render(d, project.findings.sources.get(&d.file).map(|s| &**s)));
     }
     let count = |s| findings.iter().filter(|d| d.severity == s).count();
     println!(

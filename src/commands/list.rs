@@ -20,10 +20,7 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
             continue;
         }
         let errors = project.file_errors(&file.rel);
-        let error = errors
-            .first()
-            .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
-            .unwrap_or_default();
+        let error = errors.first().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).unwrap_or_default();
         match (&file.endpoint, errors.is_empty()) {
             (Some(e), _) => rows.push((file, Some(e.kind.as_str()), Some(e.name.clone()), error)),
             (None, false) => rows.push((file, None, None, error)),
@@ -52,28 +49,16 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
         println!("No endpoints found in {}", project.root.display());
         return Ok(ExitCode::SUCCESS);
     }
-    for (kind, title) in [
-        ("tool", "Tools"),
-        ("resource", "Resources"),
-        ("prompt", "Prompts"),
-    ] {
+    for (kind, title) in [("tool", "Tools"), ("resource", "Resources"), ("prompt", "Prompts")] {
         let group: Vec<_> = rows.iter().filter(|r| r.1 == Some(kind)).collect();
         if group.is_empty() {
             continue;
         }
         println!("{title}:");
-        let width = group
-            .iter()
-            .map(|r| r.2.as_deref().unwrap_or("").len())
-            .max()
-            .unwrap_or(0);
+        let width = group.iter().map(|r| r.2.as_deref().unwrap_or("").len()).max().unwrap_or(0);
         for (f, _, name, error) in group {
             let mark = if error.is_empty() { "  " } else { "✗ " };
-            println!(
-                "  {mark}{:<width$}  {}",
-                name.as_deref().unwrap_or(""),
-                f.rel.display()
-            );
+            println!("  {mark}{:<width$}  {}", name.as_deref().unwrap_or(""), f.rel.display());
         }
     }
     let broken: Vec<_> = rows.iter().filter(|r| r.1.is_none()).collect();

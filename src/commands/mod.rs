@@ -30,22 +30,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
 
 /// Loads the project around the current directory. On failure prints the findings (text or
 /// JSON) and returns the exit code to use.
-pub fn load_project(
-    args: &ProjectArgs,
-    readonly: bool,
-    json: bool,
-) -> std::result::Result<Project, ExitCode> {
-    let opts = LoadOptions {
-        profile: args.profile.clone(),
-        config_path: args.config.clone(),
-        readonly,
-    };
+pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::result::Result<Project, ExitCode> {
+    let opts = LoadOptions { profile: args.profile.clone(), config_path: args.config.clone(), readonly };
     let cwd = std::env::current_dir().map_err(|e| {
-        report_error(
-            json,
-            &format!("cannot read the current directory: {e}"),
-            None,
-        );
+        report_error(json, &format!("cannot read the current directory: {e}"), None);
         ExitCode::FAILURE
     })?;
     match Project::discover(&cwd, &opts) {
@@ -59,19 +47,12 @@ pub fn load_project(
                 );
             } else {
                 eprint!("{}", findings.render());
-                eprintln!(
-                    "error: the project configuration has {} error(s)",
-                    findings.errors()
-                );
+                eprintln!("error: the project configuration has {} error(s)", findings.errors());
             }
             Err(ExitCode::FAILURE)
         }
         Err(e @ ProjectError::NotFound(_)) => {
-            report_error(
-                json,
-                &e.to_string(),
-                Some("create one with `mxcp init`, or run inside a project"),
-            );
+            report_error(json, &e.to_string(), Some("create one with `mxcp init`, or run inside a project"));
             Err(ExitCode::FAILURE)
         }
     }
@@ -114,13 +95,10 @@ pub fn parse_params(params: &[String]) -> Result<serde_json::Map<String, serde_j
 pub fn parse_user_context(arg: Option<&str>) -> Result<Option<serde_json::Value>> {
     let Some(arg) = arg else { return Ok(None) };
     let text = match arg.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
-        }
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
         None => arg.to_string(),
     };
-    let v: serde_json::Value =
-        serde_json::from_str(&text).context("--user-context is not valid JSON")?;
+    let v: serde_json::Value = serde_json::from_str(&text).context("--user-context is not valid JSON")?;
     if !v.is_object() {
         bail!("--user-context must be a JSON object");
     }

@@ -20,8 +20,9 @@ pub fn run(args: QueryArgs) -> Result<ExitCode> {
         || {
             let sql = match (&args.sql, &args.file) {
                 (Some(sql), None) => sql.clone(),
-                (None, Some(file)) => std::fs::read_to_string(file)
-                    .with_context(|| format!("cannot read {}", file.display()))?,
+                (None, Some(file)) => {
+                    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+                }
                 _ => bail!("give the SQL as an argument or with --file"),
             };
             let params = parse_params(&args.params)?;

@@ -29,11 +29,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if let (Some(kind), Some(name)) = (&args.kind, &args.name) {
         let kind = EndpointKind::parse(kind).expect("clap checked the kind");
         let Some(e) = runtime.find(kind, name) else {
-            report_error(
-                args.json_output,
-                &format!("{} '{name}' not found", kind.as_str()),
-                None,
-            );
+            report_error(args.json_output, &format!("{} '{name}' not found", kind.as_str()), None);
             return Ok(ExitCode::FAILURE);
         };
         let report = testing::run_endpoint(&runtime, e, user.as_ref());
@@ -44,11 +40,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             print_endpoint(&e.id(), &report);
             print_summary(report.tests.iter().map(|t| t.status));
         }
-        return Ok(if ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
 
     let mut entries = Vec::new();
@@ -104,17 +96,12 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
         print_summary(suite.endpoints.iter().flat_map(|e| {
             let own = e.test_results.tests.iter().map(|t| t.status);
-            let broken = (e.test_results.status == Status::Error
-                && e.test_results.tests.is_empty())
-            .then_some(Status::Error);
+            let broken =
+                (e.test_results.status == Status::Error && e.test_results.tests.is_empty()).then_some(Status::Error);
             own.chain(broken)
         }));
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn print_endpoint(id: &str, r: &EndpointReport) {

@@ -26,40 +26,18 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
         Some(p) => match resolve_endpoint_arg(p, &project.root) {
             Some(rel) if project.files.iter().any(|f| f.rel == rel) => Some(rel),
             _ => {
-                report_error(
-                    args.json_output,
-                    &format!("no endpoint file '{}' in this project", p.display()),
-                    None,
-                );
+                report_error(args.json_output, &format!("no endpoint file '{}' in this project", p.display()), None);
                 return Ok(ExitCode::FAILURE);
             }
         },
     };
-    let mut diags: Vec<Diagnostic> = project
-        .findings
-        .diagnostics
-        .iter()
-        .filter(|d| only.as_ref().is_none_or(|o| &d.file == o))
-        .cloned()
-        .collect();
+    let mut diags: Vec<Diagnostic> =
+        project.findings.diagnostics.iter().filter(|d| only.as_ref().is_none_or(|o| &d.file == o)).cloned().collect();
     diagnostics::sort(&mut diags);
-    let errors = diags
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = diags
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
-    let files: Vec<_> = project
-        .files
-        .iter()
-        .filter(|f| only.as_ref().is_none_or(|o| &f.rel == o))
-        .collect();
-    let failed_files = files
-        .iter()
-        .filter(|f| diags.iter().any(|d| d.file == f.rel && d.is_error()))
-        .count();
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
+    let files: Vec<_> = project.files.iter().filter(|f| only.as_ref().is_none_or(|o| &f.rel == o)).collect();
+    let failed_files = files.iter().filter(|f| diags.iter().any(|d| d.file == f.rel && d.is_error())).count();
 
     if args.json_output {
         let validated: Vec<_> = files
@@ -92,18 +70,12 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
         );
         println!("{summary}");
     }
-    Ok(if errors > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Prepares every SQL endpoint on the profile's database (nothing is executed).
 fn check_against_database(project: &mut Project) {
-    let has_sql = project
-        .endpoints()
-        .any(|(_, e)| e.kind != EndpointKind::Prompt && e.language == Language::Sql);
+    let has_sql = project.endpoints().any(|(_, e)| e.kind != EndpointKind::Prompt && e.language == Language::Sql);
     if !has_sql {
         return;
     }
@@ -125,14 +97,7 @@ fn check_against_database(project: &mut Project) {
 }
 
 fn resolve_endpoint_arg(arg: &Path, root: &Path) -> Option<PathBuf> {
-    let abs = if arg.is_absolute() {
-        arg.to_path_buf()
-    } else {
-        std::env::current_dir().ok()?.join(arg)
-    };
+    let abs = if arg.is_absolute() { arg.to_path_buf() } else { std::env::current_dir().ok()?.join(arg) };
     let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
-    abs.strip_prefix(root)
-        .ok()
-        .map(Path::to_path_buf)
-        .or_else(|| Some(arg.to_path_buf()))
+    abs.strip_prefix(root).ok().map(Path::to_path_buf).or_else(|| Some(arg.to_path_buf()))
 }

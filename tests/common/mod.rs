@@ -16,20 +16,13 @@ pub fn mxcp(cwd: &Path) -> Command {
         .env_remove("MXCP_DUCKDB_PATH")
         .env_remove("MXCP_READONLY")
         .env_remove("MXCP_DEBUG")
-        .env(
-            "MXCP_CONFIG",
-            repo_root().join("tests/fixtures/empty-config.yml"),
-        )
+        .env("MXCP_CONFIG", repo_root().join("tests/fixtures/empty-config.yml"))
         .env("HOME", cwd);
     cmd
 }
 
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("mxcp runs");
+    let Output { status, stdout, stderr } = cmd.output().expect("mxcp runs");
     (
         status.code().unwrap_or(-1),
         String::from_utf8_lossy(&stdout).into_owned(),
@@ -40,11 +33,7 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 /// A new project directory with a site file and the given files (path, content).
 pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(
-        dir.path(),
-        "mxcp-site.yml",
-        "mxcp: 1\nproject: test\nprofile: default\n",
-    );
+    write(dir.path(), "mxcp-site.yml", "mxcp: 1\nproject: test\nprofile: default\n");
     for (path, text) in files {
         write(dir.path(), path, text);
     }

@@ -10,13 +10,12 @@ use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveTime, Timelike};
 use duckdb::arrow::array::{Array, ArrayRef, AsArray};
 use duckdb::arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Decimal128Type, Decimal256Type, DurationMicrosecondType,
-    DurationMillisecondType, DurationNanosecondType, DurationSecondType, Float16Type, Float32Type,
-    Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, IntervalDayTimeType,
-    IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType, Time32MillisecondType,
-    Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    DataType, Date32Type, Date64Type, Decimal128Type, Decimal256Type, DurationMicrosecondType, DurationMillisecondType,
+    DurationNanosecondType, DurationSecondType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, IntervalDayTimeType, IntervalMonthDayNanoType, IntervalUnit, IntervalYearMonthType,
+    Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
+    UInt16Type, UInt32Type, UInt64Type,
 };
 use serde_json::{Map, Number, Value as Json};
 
@@ -50,31 +49,20 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
         DataType::UInt16 => each!(array.as_primitive::<UInt16Type>(), |v| Json::from(v)),
         DataType::UInt32 => each!(array.as_primitive::<UInt32Type>(), |v| Json::from(v)),
         DataType::UInt64 => each!(array.as_primitive::<UInt64Type>(), |v| Json::from(v)),
-        DataType::Float16 => each!(array.as_primitive::<Float16Type>(), |v| float_text(
-            f32::from(v)
-        )),
+        DataType::Float16 => each!(array.as_primitive::<Float16Type>(), |v| float_text(f32::from(v))),
         DataType::Float32 => each!(array.as_primitive::<Float32Type>(), |v| float_text(v)),
         DataType::Float64 => each!(array.as_primitive::<Float64Type>(), |v| float(v)),
         // DuckDB hands UHUGEINT over as the bits of a signed 128-bit integer
         DataType::Decimal128(_, _) if *ty == SqlType::UHugeInt => {
-            each!(array.as_primitive::<Decimal128Type>(), |v| decimal(
-                &(v as u128).to_string(),
-                0
-            ))
+            each!(array.as_primitive::<Decimal128Type>(), |v| decimal(&(v as u128).to_string(), 0))
         }
         DataType::Decimal128(_, scale) => {
             let scale = *scale;
-            each!(array.as_primitive::<Decimal128Type>(), |v| decimal(
-                &v.to_string(),
-                scale
-            ))
+            each!(array.as_primitive::<Decimal128Type>(), |v| decimal(&v.to_string(), scale))
         }
         DataType::Decimal256(_, scale) => {
             let scale = *scale;
-            each!(array.as_primitive::<Decimal256Type>(), |v| decimal(
-                &v.to_string(),
-                scale
-            ))
+            each!(array.as_primitive::<Decimal256Type>(), |v| decimal(&v.to_string(), scale))
         }
         DataType::Utf8 => strings(array.as_string::<i32>().iter(), ty, out),
         DataType::LargeUtf8 => strings(array.as_string::<i64>().iter(), ty, out),
@@ -86,32 +74,21 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
             each!(array.as_fixed_size_binary(), |v| uuid(v))
         }
         DataType::FixedSizeBinary(_) => each!(array.as_fixed_size_binary(), |v| blob(v)),
-        DataType::Date32 => each!(array.as_primitive::<Date32Type>(), |v| date_from_days(
-            v as i64
-        )),
-        DataType::Date64 => each!(array.as_primitive::<Date64Type>(), |v| date_from_days(
-            v.div_euclid(86_400_000)
-        )),
-        DataType::Time32(TimeUnit::Second) => each!(
-            array.as_primitive::<Time32SecondType>(),
-            |v| time(v as i64 * 1_000_000_000)
-        ),
-        DataType::Time32(_) => each!(array.as_primitive::<Time32MillisecondType>(), |v| time(
-            v as i64 * 1_000_000
-        )),
-        DataType::Time64(TimeUnit::Microsecond) => each!(
-            array.as_primitive::<Time64MicrosecondType>(),
-            |v| time(v * 1_000)
-        ),
+        DataType::Date32 => each!(array.as_primitive::<Date32Type>(), |v| date_from_days(v as i64)),
+        DataType::Date64 => each!(array.as_primitive::<Date64Type>(), |v| date_from_days(v.div_euclid(86_400_000))),
+        DataType::Time32(TimeUnit::Second) => {
+            each!(array.as_primitive::<Time32SecondType>(), |v| time(v as i64 * 1_000_000_000))
+        }
+        DataType::Time32(_) => each!(array.as_primitive::<Time32MillisecondType>(), |v| time(v as i64 * 1_000_000)),
+        DataType::Time64(TimeUnit::Microsecond) => {
+            each!(array.as_primitive::<Time64MicrosecondType>(), |v| time(v * 1_000))
+        }
         DataType::Time64(_) => each!(array.as_primitive::<Time64NanosecondType>(), |v| time(v)),
         DataType::Timestamp(unit, tz) => {
             let utc = tz.is_some() || *ty == SqlType::TimestampTz;
             match unit {
                 TimeUnit::Second => {
-                    each!(array.as_primitive::<TimestampSecondType>(), |v| timestamp(
-                        v as i128 * 1_000_000_000,
-                        utc
-                    ))
+                    each!(array.as_primitive::<TimestampSecondType>(), |v| timestamp(v as i128 * 1_000_000_000, utc))
                 }
                 TimeUnit::Millisecond => {
                     each!(array.as_primitive::<TimestampMillisecondType>(), |v| {
@@ -119,14 +96,10 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
                     })
                 }
                 TimeUnit::Microsecond => {
-                    each!(array.as_primitive::<TimestampMicrosecondType>(), |v| {
-                        timestamp(v as i128 * 1_000, utc)
-                    })
+                    each!(array.as_primitive::<TimestampMicrosecondType>(), |v| { timestamp(v as i128 * 1_000, utc) })
                 }
                 TimeUnit::Nanosecond => {
-                    each!(array.as_primitive::<TimestampNanosecondType>(), |v| {
-                        timestamp(v as i128, utc)
-                    })
+                    each!(array.as_primitive::<TimestampNanosecondType>(), |v| { timestamp(v as i128, utc) })
                 }
             }
         }
@@ -142,36 +115,27 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
                 v.milliseconds as i64 * 1_000_000
             ))
         }
-        DataType::Interval(IntervalUnit::YearMonth) => each!(
-            array.as_primitive::<IntervalYearMonthType>(),
-            |v| interval(v as i64, 0, 0)
-        ),
-        DataType::Duration(TimeUnit::Second) => each!(
-            array.as_primitive::<DurationSecondType>(),
-            |v| interval(0, 0, v * 1_000_000_000)
-        ),
+        DataType::Interval(IntervalUnit::YearMonth) => {
+            each!(array.as_primitive::<IntervalYearMonthType>(), |v| interval(v as i64, 0, 0))
+        }
+        DataType::Duration(TimeUnit::Second) => {
+            each!(array.as_primitive::<DurationSecondType>(), |v| interval(0, 0, v * 1_000_000_000))
+        }
         DataType::Duration(TimeUnit::Millisecond) => {
-            each!(array.as_primitive::<DurationMillisecondType>(), |v| {
-                interval(0, 0, v * 1_000_000)
-            })
+            each!(array.as_primitive::<DurationMillisecondType>(), |v| { interval(0, 0, v * 1_000_000) })
         }
         DataType::Duration(TimeUnit::Microsecond) => {
-            each!(array.as_primitive::<DurationMicrosecondType>(), |v| {
-                interval(0, 0, v * 1_000)
-            })
+            each!(array.as_primitive::<DurationMicrosecondType>(), |v| { interval(0, 0, v * 1_000) })
         }
-        DataType::Duration(TimeUnit::Nanosecond) => each!(
-            array.as_primitive::<DurationNanosecondType>(),
-            |v| interval(0, 0, v)
-        ),
+        DataType::Duration(TimeUnit::Nanosecond) => {
+            each!(array.as_primitive::<DurationNanosecondType>(), |v| interval(0, 0, v))
+        }
         DataType::List(_) => {
             let a = array.as_list::<i32>();
             lists(
                 array,
                 a.values(),
-                a.value_offsets()
-                    .windows(2)
-                    .map(|w| (w[0] as usize, w[1] as usize)),
+                a.value_offsets().windows(2).map(|w| (w[0] as usize, w[1] as usize)),
                 child_type(ty),
                 out,
             )
@@ -181,9 +145,7 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
             lists(
                 array,
                 a.values(),
-                a.value_offsets()
-                    .windows(2)
-                    .map(|w| (w[0] as usize, w[1] as usize)),
+                a.value_offsets().windows(2).map(|w| (w[0] as usize, w[1] as usize)),
                 child_type(ty),
                 out,
             )
@@ -213,11 +175,7 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
                 for (f, col) in fields.iter().zip(columns.iter_mut()) {
                     m.insert(f.name().clone(), col.next().unwrap_or(Json::Null));
                 }
-                out.push(if array.is_null(i) {
-                    Json::Null
-                } else {
-                    Json::Object(m)
-                });
+                out.push(if array.is_null(i) { Json::Null } else { Json::Object(m) });
             }
         }
         DataType::Map(_, _) => {
@@ -253,11 +211,7 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
             let mut values = Vec::new();
             column(a.values().as_ref(), &SqlType::Varchar, &mut values);
             for (i, k) in a.normalized_keys().into_iter().enumerate() {
-                out.push(if array.is_null(i) {
-                    Json::Null
-                } else {
-                    values.get(k).cloned().unwrap_or(Json::Null)
-                });
+                out.push(if array.is_null(i) { Json::Null } else { values.get(k).cloned().unwrap_or(Json::Null) });
             }
         }
         DataType::Union(_, _) => {
@@ -274,11 +228,7 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
             match duckdb::arrow::util::display::ArrayFormatter::try_new(array, &options) {
                 Ok(f) => {
                     for i in 0..n {
-                        out.push(if array.is_null(i) {
-                            Json::Null
-                        } else {
-                            Json::String(f.value(i).to_string())
-                        });
+                        out.push(if array.is_null(i) { Json::Null } else { Json::String(f.value(i).to_string()) });
                     }
                 }
                 Err(_) => out.extend(std::iter::repeat_n(Json::Null, n)),
@@ -296,11 +246,9 @@ fn child_type(ty: &SqlType) -> SqlType {
 
 fn field_type(ty: &SqlType, name: &str) -> SqlType {
     match ty {
-        SqlType::Struct(fields) => fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.clone())
-            .unwrap_or(SqlType::Unknown),
+        SqlType::Struct(fields) => {
+            fields.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or(SqlType::Unknown)
+        }
         _ => SqlType::Unknown,
     }
 }
@@ -320,12 +268,7 @@ fn lists(
         } else {
             let end = end.min(converted.len());
             let start = start.min(end);
-            out.push(Json::Array(
-                converted[start..end]
-                    .iter_mut()
-                    .map(std::mem::take)
-                    .collect(),
-            ));
+            out.push(Json::Array(converted[start..end].iter_mut().map(std::mem::take).collect()));
         }
     }
 }
@@ -335,9 +278,7 @@ fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>, ty: &SqlType, out:
     for v in values {
         out.push(match v {
             None => Json::Null,
-            Some(s) if parse => {
-                serde_json::from_str(s).unwrap_or_else(|_| Json::String(s.to_string()))
-            }
+            Some(s) if parse => serde_json::from_str(s).unwrap_or_else(|_| Json::String(s.to_string())),
             Some(s) => Json::String(s.to_string()),
         });
     }
@@ -352,10 +293,7 @@ fn float_text(v: f32) -> Json {
     if !v.is_finite() {
         return Json::Null;
     }
-    v.to_string()
-        .parse::<Number>()
-        .map(Json::Number)
-        .unwrap_or_else(|_| float(v as f64))
+    v.to_string().parse::<Number>().map(Json::Number).unwrap_or_else(|_| float(v as f64))
 }
 
 /// An unscaled integer's digits with `scale` implied decimals, as an exact JSON number.
@@ -372,17 +310,12 @@ fn decimal(digits: &str, scale: i8) -> Json {
             Some(rest) => (true, rest),
             None => (false, digits),
         };
-        let padded = if abs.len() <= scale {
-            format!("{}{abs}", "0".repeat(scale + 1 - abs.len()))
-        } else {
-            abs.to_string()
-        };
+        let padded =
+            if abs.len() <= scale { format!("{}{abs}", "0".repeat(scale + 1 - abs.len())) } else { abs.to_string() };
         let (int, frac) = padded.split_at(padded.len() - scale);
         format!("{}{int}.{frac}", if neg { "-" } else { "" })
     };
-    text.parse::<Number>()
-        .map(Json::Number)
-        .unwrap_or(Json::String(text))
+    text.parse::<Number>().map(Json::Number).unwrap_or(Json::String(text))
 }
 
 fn blob(bytes: &[u8]) -> Json {
@@ -394,20 +327,11 @@ fn blob(bytes: &[u8]) -> Json {
 
 fn uuid(b: &[u8]) -> Json {
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Json::String(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    Json::String(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
 }
 
 fn date_from_days(days: i64) -> Json {
-    match NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|e| e.checked_add_signed(chrono::Duration::days(days)))
-    {
+    match NaiveDate::from_ymd_opt(1970, 1, 1).and_then(|e| e.checked_add_signed(chrono::Duration::days(days))) {
         Some(d) => Json::String(d.format("%Y-%m-%d").to_string()),
         // DuckDB's infinity dates
         None => Json::String(if days > 0 { "infinity" } else { "-infinity" }.into()),
@@ -425,11 +349,7 @@ fn time(nanos: i64) -> Json {
 
 fn iso_time(t: NaiveTime) -> String {
     let micros = t.nanosecond() / 1_000;
-    if micros == 0 {
-        t.format("%H:%M:%S").to_string()
-    } else {
-        format!("{}.{micros:06}", t.format("%H:%M:%S"))
-    }
+    if micros == 0 { t.format("%H:%M:%S").to_string() } else { format!("{}.{micros:06}", t.format("%H:%M:%S")) }
 }
 
 fn timestamp(nanos: i128, utc: bool) -> Json {
@@ -496,19 +416,13 @@ mod tests {
     fn decimals_are_exact() {
         assert_eq!(decimal("50", 2).to_string(), "0.50");
         assert_eq!(decimal("-5", 3).to_string(), "-0.005");
-        assert_eq!(
-            decimal("123456789012345678901234567890", 10).to_string(),
-            "12345678901234567890.1234567890"
-        );
+        assert_eq!(decimal("123456789012345678901234567890", 10).to_string(), "12345678901234567890.1234567890");
         assert_eq!(decimal("42", 0).to_string(), "42");
     }
 
     #[test]
     fn intervals_keep_months_apart() {
-        assert_eq!(
-            interval(14, 3, 4 * 3_600_000_000_000 + 500_000_000),
-            Json::String("P1Y2M3DT4H0.5S".into())
-        );
+        assert_eq!(interval(14, 3, 4 * 3_600_000_000_000 + 500_000_000), Json::String("P1Y2M3DT4H0.5S".into()));
         assert_eq!(interval(0, 0, 0), Json::String("PT0S".into()));
         assert_eq!(interval(1, 0, 0), Json::String("P1M".into()));
     }

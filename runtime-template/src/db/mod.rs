@@ -75,10 +75,7 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database")
-            .field("path", &self.path)
-            .field("readonly", &self.readonly)
-            .finish()
+        f.debug_struct("Database").field("path", &self.path).field("readonly", &self.readonly).finish()
     }
 }
 
@@ -87,10 +84,8 @@ pub fn create_database(path: &Path) -> Result<(), DbError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let db = raw::RawDb::open(&path.to_string_lossy(), &[]).map_err(|message| DbError::Open {
-        path: path.display().to_string(),
-        message,
-    })?;
+    let db = raw::RawDb::open(&path.to_string_lossy(), &[])
+        .map_err(|message| DbError::Open { path: path.display().to_string(), message })?;
     drop(db);
     Ok(())
 }
@@ -102,23 +97,12 @@ impl Database {
             create_database(&opts.path)?;
         }
         let settings = [
-            (
-                "access_mode",
-                if opts.readonly {
-                    "READ_ONLY"
-                } else {
-                    "READ_WRITE"
-                },
-            ),
+            ("access_mode", if opts.readonly { "READ_ONLY" } else { "READ_WRITE" }),
             // never reach for the network: a missing extension fails fast with a clear error
             ("autoinstall_known_extensions", "false"),
         ];
-        let raw = raw::RawDb::open(&opts.path.to_string_lossy(), &settings).map_err(|message| {
-            DbError::Open {
-                path: opts.path.display().to_string(),
-                message,
-            }
-        })?;
+        let raw = raw::RawDb::open(&opts.path.to_string_lossy(), &settings)
+            .map_err(|message| DbError::Open { path: opts.path.display().to_string(), message })?;
         let first = raw.connect()?;
         let mut warnings = Vec::new();
         for ext in &opts.extensions {
@@ -148,10 +132,7 @@ impl Database {
             c.set_prepared_statement_cache_capacity(256);
         }
         Ok(Database {
-            pool: Pool {
-                free: Mutex::new(conns),
-                available: Condvar::new(),
-            },
+            pool: Pool { free: Mutex::new(conns), available: Condvar::new() },
             describe_cache: Mutex::new(HashMap::new()),
             raw,
             path: opts.path.clone(),
@@ -175,9 +156,7 @@ impl Database {
         let conn = self.pool.take();
         // A panic inside the duckdb crate must not lose the pooled connection or the caller's
         // thread: the connection is discarded and replaced.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_query(&conn.0, sql, args, types)
-        }));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_query(&conn.0, sql, args, types)));
         match outcome {
             Ok(result) => {
                 self.pool.give(conn.0);
@@ -191,10 +170,7 @@ impl Database {
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(DbError::Sql(format!(
-                    "internal error while running the query: {}",
-                    what.unwrap_or_default()
-                )))
+                Err(DbError::Sql(format!("internal error while running the query: {}", what.unwrap_or_default())))
             }
         }
     }
@@ -213,10 +189,7 @@ impl Database {
             return d.clone();
         }
         let d = Arc::new(self.raw.describe(sql));
-        self.describe_cache
-            .lock()
-            .expect("lock")
-            .insert(sql.to_string(), d.clone());
+        self.describe_cache.lock().expect("lock").insert(sql.to_string(), d.clone());
         d
     }
 }
@@ -267,10 +240,7 @@ fn run_query(
 /// The top-level DuckDB type of an executed column (children only where conversion needs them).
 fn logical_type(lt: &duckdb::core::LogicalTypeHandle) -> SqlType {
     use duckdb::core::LogicalTypeId as Id;
-    if lt
-        .get_alias()
-        .is_some_and(|a| a.eq_ignore_ascii_case("json"))
-    {
+    if lt.get_alias().is_some_and(|a| a.eq_ignore_ascii_case("json")) {
         return SqlType::Json;
     }
     match lt.id() {
@@ -282,15 +252,10 @@ fn logical_type(lt: &duckdb::core::LogicalTypeHandle) -> SqlType {
         Id::Decimal => SqlType::Decimal(lt.decimal_width(), lt.decimal_scale()),
         Id::List => SqlType::List(Box::new(logical_type(&lt.child(0)))),
         Id::Array => SqlType::Array(Box::new(logical_type(&lt.child(0))), 0),
-        Id::Struct => SqlType::Struct(
-            (0..lt.num_children())
-                .map(|i| (lt.child_name(i), logical_type(&lt.child(i))))
-                .collect(),
-        ),
-        Id::Map => SqlType::Map(
-            Box::new(logical_type(&lt.child(0))),
-            Box::new(logical_type(&lt.child(1))),
-        ),
+        Id::Struct => {
+            SqlType::Struct((0..lt.num_children()).map(|i| (lt.child_name(i), logical_type(&lt.child(i)))).collect())
+        }
+        Id::Map => SqlType::Map(Box::new(logical_type(&lt.child(0))), Box::new(logical_type(&lt.child(1)))),
         Id::Varchar => SqlType::Varchar,
         _ => SqlType::Other(String::new()),
     }
@@ -309,10 +274,9 @@ fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
         },
         Json::String(s) => match def.and_then(|d| d.format) {
             Some(Format::Date) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                Ok(d) => Value::Date32(
-                    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
-                        as i32,
-                ),
+                Ok(d) => {
+                    Value::Date32((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32)
+                }
                 Err(_) => Value::Text(s.clone()),
             },
             Some(Format::DateTime) => match crate::types::parse_datetime(s) {
@@ -331,10 +295,8 @@ fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
         }
         Json::Object(m) => {
             let props = def.and_then(|d| d.properties.as_ref());
-            let fields: Vec<(String, Value)> = m
-                .iter()
-                .map(|(k, x)| (k.clone(), to_duck_value(x, props.and_then(|p| p.get(k)))))
-                .collect();
+            let fields: Vec<(String, Value)> =
+                m.iter().map(|(k, x)| (k.clone(), to_duck_value(x, props.and_then(|p| p.get(k))))).collect();
             Value::Struct(duckdb::types::OrderedMap::from(fields))
         }
     }
@@ -342,10 +304,7 @@ fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
 
 fn load_extension(conn: &duckdb::Connection, ext: &ExtensionDef) -> Result<(), DbError> {
     if !is_sql_identifier(&ext.name) {
-        return Err(DbError::Extension {
-            name: ext.name.clone(),
-            message: "not a valid extension name".into(),
-        });
+        return Err(DbError::Extension { name: ext.name.clone(), message: "not a valid extension name".into() });
     }
     let install = match &ext.repo {
         Some(repo) => format!("INSTALL {} FROM {repo}", ext.name),
@@ -370,26 +329,16 @@ fn is_sql_identifier(s: &str) -> bool {
 /// `CREATE TEMPORARY SECRET` for a user-config secret, every value quoted as a SQL literal.
 pub fn create_secret_sql(secret: &Secret) -> Result<String, String> {
     if !is_sql_identifier(&secret.kind) {
-        return Err(format!(
-            "secret '{}': type '{}' is not a valid secret type name",
-            secret.name, secret.kind
-        ));
+        return Err(format!("secret '{}': type '{}' is not a valid secret type name", secret.name, secret.kind));
     }
     let mut parts = vec![format!("TYPE {}", secret.kind)];
     for (key, value) in &secret.parameters {
         if !is_sql_identifier(key) {
-            return Err(format!(
-                "secret '{}': parameter name '{key}' is not a valid identifier",
-                secret.name
-            ));
+            return Err(format!("secret '{}': parameter name '{key}' is not a valid identifier", secret.name));
         }
         parts.push(format!("{key} {}", sql_literal(value)));
     }
-    Ok(format!(
-        "CREATE OR REPLACE TEMPORARY SECRET {} ({})",
-        quote_ident(&secret.name),
-        parts.join(", ")
-    ))
+    Ok(format!("CREATE OR REPLACE TEMPORARY SECRET {} ({})", quote_ident(&secret.name), parts.join(", ")))
 }
 
 fn quote_ident(s: &str) -> String {
@@ -406,10 +355,7 @@ fn sql_literal(v: &Json) -> String {
         Json::Bool(b) => b.to_string(),
         Json::Number(n) => n.to_string(),
         Json::String(s) => quote_string(s),
-        Json::Array(items) => format!(
-            "[{}]",
-            items.iter().map(sql_literal).collect::<Vec<_>>().join(", ")
-        ),
+        Json::Array(items) => format!("[{}]", items.iter().map(sql_literal).collect::<Vec<_>>().join(", ")),
         Json::Object(m) => {
             format!(
                 "MAP {{{}}}",
@@ -454,19 +400,13 @@ mod tests {
         let secret = Secret {
             name: "gh".into(),
             kind: "http".into(),
-            parameters: serde_json::from_str(
-                r#"{"BEARER_TOKEN": "a'b", "EXTRA_HTTP_HEADERS": {"X-K": "v"}}"#,
-            )
-            .unwrap(),
+            parameters: serde_json::from_str(r#"{"BEARER_TOKEN": "a'b", "EXTRA_HTTP_HEADERS": {"X-K": "v"}}"#).unwrap(),
         };
         assert_eq!(
             create_secret_sql(&secret).unwrap(),
             "CREATE OR REPLACE TEMPORARY SECRET \"gh\" (TYPE http, BEARER_TOKEN 'a''b', EXTRA_HTTP_HEADERS MAP {'X-K': 'v'})"
         );
-        let bad = Secret {
-            parameters: serde_json::from_str(r#"{"A; DROP": "x"}"#).unwrap(),
-            ..secret
-        };
+        let bad = Secret { parameters: serde_json::from_str(r#"{"A; DROP": "x"}"#).unwrap(), ..secret };
         assert!(create_secret_sql(&bad).is_err());
     }
 }

@@ -21,21 +21,15 @@ unsafe impl Sync for RawDb {}
 
 impl RawDb {
     pub fn open(path: &str, options: &[(&str, &str)]) -> Result<RawDb, String> {
-        let cpath =
-            CString::new(path).map_err(|_| "database path contains a NUL byte".to_string())?;
+        let cpath = CString::new(path).map_err(|_| "database path contains a NUL byte".to_string())?;
         unsafe {
             let mut config: ffi::duckdb_config = ptr::null_mut();
             if ffi::duckdb_create_config(&mut config) != ffi::duckdb_state_DuckDBSuccess {
                 return Err("cannot create DuckDB configuration".into());
             }
             for (k, v) in options {
-                let (ck, cv) = (
-                    CString::new(*k).expect("key"),
-                    CString::new(*v).expect("value"),
-                );
-                if ffi::duckdb_set_config(config, ck.as_ptr(), cv.as_ptr())
-                    != ffi::duckdb_state_DuckDBSuccess
-                {
+                let (ck, cv) = (CString::new(*k).expect("key"), CString::new(*v).expect("value"));
+                if ffi::duckdb_set_config(config, ck.as_ptr(), cv.as_ptr()) != ffi::duckdb_state_DuckDBSuccess {
                     ffi::duckdb_destroy_config(&mut config);
                     return Err(format!("invalid DuckDB setting {k}={v}"));
                 }
@@ -79,10 +73,8 @@ impl RawDb {
             } else {
                 let mut columns = Vec::new();
                 for i in 0..ffi::duckdb_prepared_statement_column_count(stmt) {
-                    let name = take_string(
-                        ffi::duckdb_prepared_statement_column_name(stmt, i) as *mut c_char
-                    )
-                    .unwrap_or_default();
+                    let name = take_string(ffi::duckdb_prepared_statement_column_name(stmt, i) as *mut c_char)
+                        .unwrap_or_default();
                     let mut lt = ffi::duckdb_prepared_statement_column_logical_type(stmt, i);
                     let ty = sql_type(lt);
                     ffi::duckdb_destroy_logical_type(&mut lt);
@@ -90,14 +82,9 @@ impl RawDb {
                 }
                 let mut params = Vec::new();
                 for i in 1..=ffi::duckdb_nparams(stmt) {
-                    let name = take_string(ffi::duckdb_parameter_name(stmt, i) as *mut c_char)
-                        .unwrap_or_default();
+                    let name = take_string(ffi::duckdb_parameter_name(stmt, i) as *mut c_char).unwrap_or_default();
                     let mut lt = ffi::duckdb_param_logical_type(stmt, i);
-                    let ty = if lt.is_null() {
-                        SqlType::Unknown
-                    } else {
-                        sql_type(lt)
-                    };
+                    let ty = if lt.is_null() { SqlType::Unknown } else { sql_type(lt) };
                     if !lt.is_null() {
                         ffi::duckdb_destroy_logical_type(&mut lt);
                     }
@@ -139,10 +126,7 @@ unsafe fn take_string(p: *mut c_char) -> Option<String> {
 unsafe fn sql_type(lt: ffi::duckdb_logical_type) -> SqlType {
     unsafe {
         let alias = take_string(ffi::duckdb_logical_type_get_alias(lt));
-        if alias
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case("json"))
-        {
+        if alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("json")) {
             return SqlType::Json;
         }
         let child = |mut c: ffi::duckdb_logical_type| {
@@ -167,31 +151,26 @@ unsafe fn sql_type(lt: ffi::duckdb_logical_type) -> SqlType {
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL => {
                 SqlType::Decimal(ffi::duckdb_decimal_width(lt), ffi::duckdb_decimal_scale(lt))
             }
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR | ffi::DUCKDB_TYPE_DUCKDB_TYPE_STRING_LITERAL => {
-                SqlType::Varchar
-            }
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR | ffi::DUCKDB_TYPE_DUCKDB_TYPE_STRING_LITERAL => SqlType::Varchar,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER_LITERAL => SqlType::Integer,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB => SqlType::Blob,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIT => SqlType::Bit,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE => SqlType::Date,
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME_NS => {
-                SqlType::Time
-            }
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME_NS => SqlType::Time,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME_TZ => SqlType::TimeTz,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP
             | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_S
             | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_MS
             | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_NS => SqlType::Timestamp,
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ
-            | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ_NS => SqlType::TimestampTz,
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ | ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ_NS => {
+                SqlType::TimestampTz
+            }
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL => SqlType::Interval,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_UUID => SqlType::Uuid,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_ENUM => SqlType::Enum,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGNUM => SqlType::BigNum,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_SQLNULL => SqlType::Null,
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST => {
-                SqlType::List(Box::new(child(ffi::duckdb_list_type_child_type(lt))))
-            }
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_LIST => SqlType::List(Box::new(child(ffi::duckdb_list_type_child_type(lt)))),
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_ARRAY => SqlType::Array(
                 Box::new(child(ffi::duckdb_array_type_child_type(lt))),
                 ffi::duckdb_array_type_array_size(lt),
@@ -203,8 +182,7 @@ unsafe fn sql_type(lt: ffi::duckdb_logical_type) -> SqlType {
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_STRUCT => SqlType::Struct(
                 (0..ffi::duckdb_struct_type_child_count(lt))
                     .map(|i| {
-                        let name = take_string(ffi::duckdb_struct_type_child_name(lt, i))
-                            .unwrap_or_default();
+                        let name = take_string(ffi::duckdb_struct_type_child_name(lt, i)).unwrap_or_default();
                         (name, child(ffi::duckdb_struct_type_child_type(lt, i)))
                     })
                     .collect(),
@@ -212,15 +190,12 @@ unsafe fn sql_type(lt: ffi::duckdb_logical_type) -> SqlType {
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_UNION => SqlType::Union(
                 (0..ffi::duckdb_union_type_member_count(lt))
                     .map(|i| {
-                        let name = take_string(ffi::duckdb_union_type_member_name(lt, i))
-                            .unwrap_or_default();
+                        let name = take_string(ffi::duckdb_union_type_member_name(lt, i)).unwrap_or_default();
                         (name, child(ffi::duckdb_union_type_member_type(lt, i)))
                     })
                     .collect(),
             ),
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_INVALID | ffi::DUCKDB_TYPE_DUCKDB_TYPE_ANY => {
-                SqlType::Unknown
-            }
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_INVALID | ffi::DUCKDB_TYPE_DUCKDB_TYPE_ANY => SqlType::Unknown,
             other => SqlType::Other(alias.unwrap_or_else(|| format!("type#{other}"))),
         }
     }

@@ -62,28 +62,13 @@ impl SqlType {
         ) || matches!(self, Decimal(_, 0))
     }
     pub fn is_numeric(&self) -> bool {
-        self.is_integer()
-            || matches!(
-                self,
-                SqlType::Float | SqlType::Double | SqlType::Decimal(..)
-            )
+        self.is_integer() || matches!(self, SqlType::Float | SqlType::Double | SqlType::Decimal(..))
     }
     pub fn is_textual(&self) -> bool {
         use SqlType::*;
         matches!(
             self,
-            Varchar
-                | Enum
-                | Uuid
-                | Date
-                | Time
-                | TimeTz
-                | Timestamp
-                | TimestampTz
-                | Interval
-                | Blob
-                | Bit
-                | Json
+            Varchar | Enum | Uuid | Date | Time | TimeTz | Timestamp | TimestampTz | Interval | Blob | Bit | Json
         )
     }
 }
@@ -122,11 +107,7 @@ impl fmt::Display for SqlType {
             List(c) => write!(f, "{c}[]"),
             Array(c, n) => write!(f, "{c}[{n}]"),
             Struct(fields) | Union(fields) => {
-                f.write_str(if matches!(self, Struct(_)) {
-                    "STRUCT("
-                } else {
-                    "UNION("
-                })?;
+                f.write_str(if matches!(self, Struct(_)) { "STRUCT(" } else { "UNION(" })?;
                 for (i, (name, t)) in fields.iter().enumerate() {
                     if i > 0 {
                         f.write_str(", ")?;
