@@ -190,6 +190,16 @@ impl Project {
         self.endpoints().find(|(_, e)| e.kind == kind && e.name == name)
     }
 
+    /// The endpoint's source file relative to the project root, if it has one.
+    pub fn source_rel(&self, file: &EndpointFile) -> Option<PathBuf> {
+        match &file.endpoint.as_ref()?.source.as_ref()?.body {
+            crate::endpoint::SourceBody::File { resolved, .. } => {
+                Some(resolved.strip_prefix(&self.root).unwrap_or(resolved).to_path_buf())
+            }
+            _ => None,
+        }
+    }
+
     /// Errors found in a given file.
     pub fn file_errors(&self, rel: &Path) -> Vec<&Diagnostic> {
         self.findings.diagnostics.iter().filter(|d| d.file == rel && d.is_error()).collect()

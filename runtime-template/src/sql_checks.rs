@@ -24,8 +24,7 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
             SourceBody::Code { text, start } => (text.clone(), SqlLocation::Inline { start: *start }),
             SourceBody::File { resolved, .. } => match std::fs::read_to_string(resolved) {
                 Ok(text) => {
-                    let rel =
-                        resolved.strip_prefix(&project.root).map(PathBuf::from).unwrap_or_else(|_| resolved.clone());
+                    let rel = project.source_rel(file).unwrap_or_else(|| resolved.clone());
                     findings.sources.insert(rel.clone(), Arc::from(text.as_str()));
                     (text, SqlLocation::File(rel))
                 }

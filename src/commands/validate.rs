@@ -7,7 +7,7 @@ use anyhow::Result;
 use mxcp_runtime::diagnostics::{self, Diagnostic, Severity};
 use mxcp_runtime::endpoint::{EndpointKind, Language};
 use mxcp_runtime::exec::Runtime;
-use mxcp_runtime::project::Project;
+use mxcp_runtime::project::{EndpointFile, Project};
 use mxcp_runtime::sql_checks;
 use serde_json::json;
 
@@ -37,14 +37,16 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
     let files: Vec<_> = project.files.iter().filter(|f| only.as_ref().is_none_or(|o| &f.rel == o)).collect();
-    let failed_files = files.iter().filter(|f| diags.iter().any(|d| d.file == f.rel && d.is_error())).count();
+    // a finding in an endpoint's .sql file belongs to that endpoint
+    let owns = |f: &EndpointFile, d: &Diagnostic| d.file == f.rel || project.source_rel(f).is_some_and(|s| d.file == s);
+    let failed_files = files.iter().filter(|f| diags.iter().any(|d| owns(f, d) && d.is_error())).count();
 
     if args.json_output {
         let validated: Vec<_> = files
             .iter()
             .map(|f| {
                 let errs: Vec<&str> =
-                    diags.iter().filter(|d| d.file == f.rel && d.is_error()).map(|d| d.message.as_str()).collect();
+                    diags.iter().filter(|d| owns(f, d) && d.is_error()).map(|d| d.message.as_str()).collect();
                 let mut v = json!({"status": if errs.is_empty() { "ok" } else { "error" }, "path": f.rel.display().to_string()});
                 if !errs.is_empty() {
                     v["message"] = json!(errs.join("; "));
