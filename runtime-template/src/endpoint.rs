@@ -627,7 +627,7 @@ fn decode_type_fields(f: &Fields, d: &mut Decoder) -> Option<TypeDef> {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_string()
+    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
 }
 
 struct DecodedSource {

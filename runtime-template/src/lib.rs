@@ -5,6 +5,8 @@
 //! is wrong, as [`diagnostics`] → [`exec`] runs endpoints (SQL through [`db`], the type system
 //! in [`types`], [`policy`]) → [`testing`] and [`lint`] build on those.
 
+#![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
+
 pub mod checks;
 pub mod db;
 pub mod decode;

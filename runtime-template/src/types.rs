@@ -292,8 +292,8 @@ fn to_bool(v: &Json) -> Option<bool> {
     match v {
         Json::Bool(b) => Some(*b),
         Json::Number(n) => match n.as_f64() {
-            Some(x) if x == 0.0 => Some(false),
-            Some(x) if x == 1.0 => Some(true),
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
             _ => None,
         },
         Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::decode::{Decoder, child, index};
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{Node, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Secret {
@@ -64,24 +64,16 @@ impl UserConfig {
     pub fn parse(text: &str, path: &Path, project: &str, profile: &str) -> Result<Self, Vec<Diagnostic>> {
         let mut diags = Vec::new();
         let mut rep = Reporter { display: path, out: &mut diags };
-        let root = yaml::parse(text, &mut |pos, key, first| {
-            rep.error(pos, key, format!("duplicate key '{key}' (first defined on line {first})"))
-        });
-        let root = match root {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                drop(rep);
+        let Some(root) = crate::project::parse_document(text, &mut rep) else {
+            if diags.is_empty() {
+                // an empty file is the default configuration
                 return Ok(UserConfig { path: Some(path.into()), ..Self::synthesized(project, profile) });
             }
-            Err(e) => {
-                rep.error(e.pos, "", format!("invalid YAML: {}", e.message));
-                return Err(diags);
-            }
+            return Err(diags);
         };
         let mut d = Decoder { rep: &mut rep };
-        let mut raw = Json::Object(Map::new());
-        if let Some(f) = d.map(&root, "", TOP_KEYS) {
-            let mut out = Map::new();
+        let mut raw = Map::new();
+        if d.map(&root, "", TOP_KEYS).is_some() {
             for (k, v) in root.as_map().unwrap_or_default() {
                 let key = k.key_text().unwrap_or_default();
                 let value = if key == "projects" {
@@ -89,12 +81,10 @@ impl UserConfig {
                 } else {
                     resolve(v, &key, &mut d)
                 };
-                out.insert(key, value);
+                raw.insert(key, value);
             }
-            let _ = f;
-            raw = Json::Object(out);
         }
-        drop(d);
+        let raw = Json::Object(raw);
         if diags.iter().any(|x| x.severity == Severity::Error) {
             return Err(diags);
         }

@@ -371,12 +371,6 @@ mod tests {
     }
 
     #[test]
-    fn block_scalars_start_at_their_content() {
-        let n = p("a:\n  code: |\n    SELECT 1\n    FROM x\n");
-        assert_eq!(n.get("a").unwrap().get("code").unwrap().pos, Pos { line: 3, col: 5 });
-    }
-
-    #[test]
     fn reports_duplicates_and_syntax_errors() {
         let mut dups = vec![];
         parse("a: 1\nb: 2\na: 3\n", &mut |pos, k, first| dups.push((pos, k.to_string(), first))).unwrap();

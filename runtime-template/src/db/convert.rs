@@ -22,6 +22,7 @@ use serde_json::{Map, Number, Value as Json};
 use super::SqlType;
 
 /// Converts one column (all rows of `array`), appending to `out`.
+#[allow(unused_braces)] // rustfmt wraps long `each!` bodies in braces
 pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
     let n = array.len();
     out.reserve(n);
@@ -96,10 +97,10 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
                     })
                 }
                 TimeUnit::Microsecond => {
-                    each!(array.as_primitive::<TimestampMicrosecondType>(), |v| { timestamp(v as i128 * 1_000, utc) })
+                    each!(array.as_primitive::<TimestampMicrosecondType>(), |v| timestamp(v as i128 * 1_000, utc))
                 }
                 TimeUnit::Nanosecond => {
-                    each!(array.as_primitive::<TimestampNanosecondType>(), |v| { timestamp(v as i128, utc) })
+                    each!(array.as_primitive::<TimestampNanosecondType>(), |v| timestamp(v as i128, utc))
                 }
             }
         }
