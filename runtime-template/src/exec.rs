@@ -73,6 +73,9 @@ impl Runtime {
             secrets: p.user_config.secrets(),
             pool_size: self.pool_size,
         })?);
+        for w in &db.warnings {
+            eprintln!("warning: {w}");
+        }
         *slot = Some(db.clone());
         Ok(db)
     }
