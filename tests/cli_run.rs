@@ -42,8 +42,13 @@ fn arguments_are_converted_to_their_declared_types() {
         json!({"s": "ab", "i": 1, "x": 0.5, "m": 5, "b": false, "e": "red", "n": 1, "d": "2024-01-02",
                "t": "2024-01-02T03:04:05", "mail": "a@b.co", "tags": ["a"], "obj": {"k": 1}})
     );
-    let r = c.run("tool", "echo", &["i=7", "b=true", "n=2", "tags=[\"x\",\"y\"]", "obj={\"k\": 3}", "x=0.25"], &[]).unwrap();
-    assert_eq!((&r["i"], &r["b"], &r["n"], &r["tags"], &r["obj"], &r["x"]), (&json!(7), &json!(true), &json!(2), &json!(["x", "y"]), &json!({"k": 3}), &json!(0.25)));
+    let r = c
+        .run("tool", "echo", &["i=7", "b=true", "n=2", "tags=[\"x\",\"y\"]", "obj={\"k\": 3}", "x=0.25"], &[])
+        .unwrap();
+    assert_eq!(
+        (&r["i"], &r["b"], &r["n"], &r["tags"], &r["obj"], &r["x"]),
+        (&json!(7), &json!(true), &json!(2), &json!(["x", "y"]), &json!({"k": 3}), &json!(0.25))
+    );
 }
 
 #[test]
@@ -64,7 +69,10 @@ fn every_input_constraint_has_its_message() {
         ("e=blue", "Invalid value for e. Must be one of: ['red', 'green']"),
         ("n=3", "Invalid value for n. Must be one of: [1, 2]"),
         ("d=2024-13-01", "Error validating parameter 'd': Invalid date format: '2024-13-01' (expected YYYY-MM-DD)"),
-        ("t=yesterday", "Error validating parameter 't': Invalid date-time format: 'yesterday' (expected ISO 8601, e.g. 2024-01-15T10:30:00Z)"),
+        (
+            "t=yesterday",
+            "Error validating parameter 't': Invalid date-time format: 'yesterday' (expected ISO 8601, e.g. 2024-01-15T10:30:00Z)",
+        ),
         ("mail=nope", "Error validating parameter 'mail': Invalid email format: 'nope'"),
         ("tags=[]", "Error validating parameter 'tags': Array must have at least 1 items"),
         ("tags=[\"a\",\"b\",\"c\",\"d\"]", "Error validating parameter 'tags': Array must have at most 3 items"),
@@ -87,9 +95,15 @@ fn every_return_shape() {
     assert_eq!(c.run("tool", "rows", &["n=0"], &[]).unwrap(), json!([]));
     assert_eq!(c.run("tool", "scalar", &["n=1"], &[]).unwrap(), json!(0));
     assert_eq!(c.run("tool", "scalar", &["n=0"], &[]).unwrap_err(), "No results returned");
-    assert_eq!(c.run("tool", "scalar", &["n=2"], &[]).unwrap_err(), "Expected single result for return type 'integer', but got 2 results");
+    assert_eq!(
+        c.run("tool", "scalar", &["n=2"], &[]).unwrap_err(),
+        "Expected single result for return type 'integer', but got 2 results"
+    );
     assert_eq!(c.run("tool", "untyped", &[], &[]).unwrap(), json!([{"a": 1, "d": "2024-01-02"}]));
-    assert_eq!(c.run("tool", "wrong_output", &[], &[]).unwrap_err(), "Output validation failed: Property 'a': Expected integer, got str");
+    assert_eq!(
+        c.run("tool", "wrong_output", &[], &[]).unwrap_err(),
+        "Output validation failed: Property 'a': Expected integer, got str"
+    );
     assert_eq!(c.run("tool", "wrong_output", &[], &["--skip-output-validation"]).unwrap(), json!({"a": "x"}));
     assert_eq!(c.run("resource", "calls://items/{id}", &["id=7"], &[]).unwrap(), json!({"id": 7}));
     assert_eq!(
@@ -103,17 +117,30 @@ fn every_return_shape() {
 fn policies_see_typed_arguments_and_the_user() {
     let c = Calls::new();
     assert_eq!(c.run("tool", "guarded", &["id=1"], &[]).unwrap(), json!({"id": 1, "note": "****"}));
-    assert_eq!(c.run("tool", "guarded", &["id=3"], &[]).unwrap_err(), "Policy enforcement failed: Item 3 is for admins");
-    assert_eq!(c.run("tool", "guarded", &["id=3"], &["--user-context", "{\"role\": \"admin\"}"]).unwrap(), json!({"id": 3, "note": "hello"}));
+    assert_eq!(
+        c.run("tool", "guarded", &["id=3"], &[]).unwrap_err(),
+        "Policy enforcement failed: Item 3 is for admins"
+    );
+    assert_eq!(
+        c.run("tool", "guarded", &["id=3"], &["--user-context", "{\"role\": \"admin\"}"]).unwrap(),
+        json!({"id": 3, "note": "hello"})
+    );
 }
 
 #[test]
 fn built_in_sql_tools_and_query() {
     let c = Calls::new();
-    assert_eq!(c.run("tool", "execute_sql_query", &["sql=CREATE TABLE t AS SELECT 42 AS x"], &[]).unwrap(), json!([{"Count": 1}]));
+    assert_eq!(
+        c.run("tool", "execute_sql_query", &["sql=CREATE TABLE t AS SELECT 42 AS x"], &[]).unwrap(),
+        json!([{"Count": 1}])
+    );
     assert_eq!(c.run("tool", "list_tables", &[], &[]).unwrap(), json!([{"name": "t", "type": "BASE TABLE"}]));
-    assert_eq!(c.run("tool", "get_table_schema", &["table_name=t"], &[]).unwrap(), json!([{"name": "x", "type": "INTEGER", "nullable": true}]));
-    let (code, stdout, _) = run(mxcp(c.0.path()).args(["query", "SELECT $a AS a, x FROM t", "--param", "a=5", "--json-output"]));
+    assert_eq!(
+        c.run("tool", "get_table_schema", &["table_name=t"], &[]).unwrap(),
+        json!([{"name": "x", "type": "INTEGER", "nullable": true}])
+    );
+    let (code, stdout, _) =
+        run(mxcp(c.0.path()).args(["query", "SELECT $a AS a, x FROM t", "--param", "a=5", "--json-output"]));
     assert_eq!(code, 0);
     let v: Json = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["result"], json!([{"a": "5", "x": 42}]));
