@@ -63,7 +63,7 @@ impl Checker<'_> {
                 if !resolved.is_file() {
                     self.push(
                         Severity::Error,
-                        src.pos,
+                        src.body_pos,
                         &format!("{}.file", src.path),
                         format!("source file not found: '{declared}'"),
                         Some(format!(
@@ -91,7 +91,7 @@ impl Checker<'_> {
             for (i, v) in values.iter().enumerate() {
                 if let Err(m) = types::coerce(&stripped, v) {
                     self.error(
-                        def.pos,
+                        def.pos_of(&format!("enum[{i}]")),
                         &format!("{}.enum[{i}]", def.path),
                         format!("enum value {} does not fit the declared type: {m}", types::py_repr(v)),
                     );
@@ -101,7 +101,7 @@ impl Checker<'_> {
         if let Some(d) = &def.default {
             if let Err(m) = types::coerce(def, d) {
                 self.error(
-                    def.pos,
+                    def.pos_of("default"),
                     &format!("{}.default", def.path),
                     format!("default {} does not fit the declared type: {m}", types::py_repr(d)),
                 );
@@ -111,7 +111,7 @@ impl Checker<'_> {
             for (i, v) in examples.iter().enumerate() {
                 if let Err(m) = types::coerce(def, v) {
                     self.error(
-                        def.pos,
+                        def.pos_of(&format!("examples[{i}]")),
                         &format!("{}.examples[{i}]", def.path),
                         format!("example {} does not fit the declared type: {m}", types::py_repr(v)),
                     );
@@ -122,7 +122,7 @@ impl Checker<'_> {
             if present {
                 this.push(
                     Severity::Warning,
-                    def.pos,
+                    def.pos_of(key),
                     &format!("{}.{key}", def.path),
                     format!("'{key}' applies to {wanted}, not to type '{}'; it is ignored", def.ty.as_str()),
                     None,
@@ -159,8 +159,8 @@ impl Checker<'_> {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo > hi {
                     self.error(
-                        def.pos,
-                        &def.path,
+                        def.pos_of(lo_key),
+                        &format!("{}.{lo_key}", def.path),
                         format!("'{lo_key}' ({lo}) is greater than '{hi_key}' ({hi}): no value can satisfy both"),
                     );
                 }
@@ -171,7 +171,7 @@ impl Checker<'_> {
             for (i, r) in required.iter().enumerate() {
                 if !props.is_some_and(|p| p.contains_key(r)) {
                     self.error(
-                        def.pos,
+                        def.pos_of(&format!("required[{i}]")),
                         &format!("{}.required[{i}]", def.path),
                         format!("required property '{r}' is not declared in 'properties'"),
                     );
@@ -248,7 +248,7 @@ impl Checker<'_> {
         let mut names = HashSet::new();
         for t in tests {
             if !names.insert(t.name.as_str()) {
-                self.error(t.pos, &format!("{}.name", t.path), format!("duplicate test name '{}'", t.name));
+                self.error(t.name_pos, &format!("{}.name", t.path), format!("duplicate test name '{}'", t.name));
             }
             let mut given = HashSet::new();
             for a in &t.arguments {
@@ -259,7 +259,7 @@ impl Checker<'_> {
                             .map(|s| format!("did you mean '{s}'?"));
                         self.push(
                             Severity::Error,
-                            a.pos,
+                            a.key_pos,
                             &format!("{}.key", a.path),
                             format!(
                                 "test '{}' passes '{}', which is not a parameter of this {}",
@@ -273,7 +273,7 @@ impl Checker<'_> {
                     Some(p) => {
                         if let Err(m) = types::coerce(&p.def, &a.value) {
                             self.error(
-                                a.pos,
+                                a.value_pos,
                                 &format!("{}.value", a.path),
                                 format!(
                                     "test '{}': value {} for '{}' does not fit its type: {m}",
@@ -286,10 +286,12 @@ impl Checker<'_> {
                     }
                 }
             }
+            // without `arguments` (reported already) nothing more is said about them
+            let Some(arguments_pos) = t.arguments_pos else { continue };
             for p in &e.parameters {
                 if p.def.default.is_none() && !given.contains(p.name.as_str()) {
                     self.error(
-                        t.pos,
+                        arguments_pos,
                         &format!("{}.arguments", t.path),
                         format!("test '{}' does not give required parameter '{}'", t.name, p.name),
                     );

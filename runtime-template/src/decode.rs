@@ -103,8 +103,10 @@ impl<'a> Decoder<'_, 'a> {
     }
 
     pub fn string(&mut self, f: &Fields, key: &str, required: bool) -> Option<String> {
-        let node = if required { self.required(f, key)? } else { f.get(key)? };
-        self.as_string(node, &f.path_of(key))
+        if required {
+            return self.name(f, key);
+        }
+        self.as_string(f.get(key)?, &f.path_of(key))
     }
 
     pub fn as_string(&mut self, node: &Node, path: &str) -> Option<String> {

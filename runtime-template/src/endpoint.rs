@@ -131,6 +131,8 @@ pub struct TypeDef {
     pub additional_properties: Option<bool>,
     pub pos: Pos,
     pub path: String,
+    /// Positions of the values of the keys written (`default`, `enum[0]`, `minLength`, ...).
+    pub positions: std::collections::HashMap<String, Pos>,
 }
 
 impl TypeDef {
@@ -160,7 +162,14 @@ impl TypeDef {
             additional_properties: None,
             pos: Pos::default(),
             path: String::new(),
+            positions: Default::default(),
         }
+    }
+
+    /// Where a key (or list item, `enum[1]`) of this definition was written; the definition
+    /// itself when it was not.
+    pub fn pos_of(&self, key: &str) -> Pos {
+        self.positions.get(key).copied().unwrap_or(self.pos)
     }
 }
 
@@ -199,6 +208,8 @@ pub enum SourceBody {
 pub struct Source {
     pub body: SourceBody,
     pub pos: Pos,
+    /// Where `file:` or `code:` was written.
+    pub body_pos: Pos,
     pub path: String,
 }
 
@@ -206,7 +217,8 @@ pub struct Source {
 pub struct TestArgument {
     pub key: String,
     pub value: Json,
-    pub pos: Pos,
+    pub key_pos: Pos,
+    pub value_pos: Pos,
     pub path: String,
 }
 
@@ -229,6 +241,9 @@ pub struct TestDef {
     pub user_context: Option<Json>,
     pub assertions: Assertions,
     pub pos: Pos,
+    pub name_pos: Pos,
+    /// Where `arguments` was written (`None`: missing, already reported).
+    pub arguments_pos: Option<Pos>,
     pub path: String,
 }
 
@@ -404,6 +419,8 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
         Some(n) => match &n.value {
             Value::Int(1) => {}
             Value::Float(x) if *x == 1.0 => {}
+            // the reference reads "1" and "1.0" as 1 too
+            Value::Str(s) if s.trim().parse::<f64>() == Ok(1.0) => {}
             _ => {
                 d.error(n.pos, "mxcp", format!("unsupported format version {}: expected 1", crate::decode::describe(n)))
             }
@@ -414,7 +431,15 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
     let kind = match kinds.as_slice() {
         [k] => *k,
         [] => {
-            d.error(root.pos, "", "expected one of 'tool', 'resource' or 'prompt' at the top level");
+            // a misspelled kind (`tools:`) was already reported as an unknown key
+            let misspelled = root
+                .as_map()
+                .unwrap_or_default()
+                .iter()
+                .any(|(k, _)| k.key_text().is_some_and(|t| !ROOT_KEYS.contains(&t.as_str())));
+            if !misspelled {
+                d.error(root.pos, "", "expected one of 'tool', 'resource' or 'prompt' at the top level");
+            }
             return Decoded::Invalid;
         }
         several => {
@@ -606,6 +631,7 @@ fn decode_type_fields(f: &Fields, d: &mut Decoder) -> Option<TypeDef> {
         additional_properties: d.bool(f, "additionalProperties"),
         pos: f.node.pos,
         path: f.path.clone(),
+        positions: value_positions(f.node, &["enum", "examples", "required"]),
     };
     if def.multiple_of.is_some_and(|m| m <= 0.0) {
         let n = f.get("multipleOf").expect("present");
@@ -626,8 +652,24 @@ fn decode_type_fields(f: &Fields, d: &mut Decoder) -> Option<TypeDef> {
     ty.map(|_| def)
 }
 
+/// Positions of each key's value in a mapping, and of the items of the listed keys.
+fn value_positions(map: &Node, lists: &[&str]) -> std::collections::HashMap<String, Pos> {
+    let mut out = std::collections::HashMap::new();
+    for (k, v) in map.as_map().unwrap_or_default() {
+        let key = k.key_text().unwrap_or_default();
+        if lists.contains(&key.as_str()) {
+            for (i, item) in v.as_seq().unwrap_or_default().iter().enumerate() {
+                out.insert(format!("{key}[{i}]"), item.pos);
+            }
+        }
+        out.insert(key, v.pos);
+    }
+    out
+}
+
 fn first_line(s: &str) -> String {
-    s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim().to_string()
+    let last = s.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(s).trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
 struct DecodedSource {
@@ -662,7 +704,8 @@ fn decode_source(node: &Node, path: &str, d: &mut Decoder, ctx: &FileContext) ->
             return None;
         }
     };
-    Some(DecodedSource { source: Source { body, pos: node.pos, path: path.to_string() }, language_hint })
+    let body_pos = f.get("file").or(f.get("code")).map_or(node.pos, |n| n.pos);
+    Some(DecodedSource { source: Source { body, pos: node.pos, body_pos, path: path.to_string() }, language_hint })
 }
 
 /// Removes `.` and `..` components without touching the file system.
@@ -687,6 +730,10 @@ fn decode_messages(e: &Fields, d: &mut Decoder) -> Vec<PromptMessage> {
         return Vec::new();
     };
     let path = e.path_of("messages");
+    if node.is_null() {
+        d.error(node.pos, &path, "a prompt needs at least one message");
+        return Vec::new();
+    }
     let Some(items) = d.seq(node, &path) else {
         return Vec::new();
     };
@@ -729,9 +776,11 @@ fn decode_tests(node: &Node, path: &str, d: &mut Decoder) -> Option<Vec<TestDef>
                     continue;
                 };
                 let key = d.name(&af, "key");
-                let value = d.required(&af, "value").map(Node::to_json);
-                if let (Some(key), Some(value)) = (key, value) {
-                    arguments.push(TestArgument { key, value, pos: a.pos, path: ap });
+                let key_pos = af.get("key").map_or(a.pos, |n| n.pos);
+                let value_node = d.required(&af, "value");
+                let value_pos = value_node.map_or(a.pos, |n| n.pos);
+                if let (Some(key), Some(value)) = (key, value_node.map(Node::to_json)) {
+                    arguments.push(TestArgument { key, value, key_pos, value_pos, path: ap });
                 }
             }
         }
@@ -748,8 +797,20 @@ fn decode_tests(node: &Node, path: &str, d: &mut Decoder) -> Option<Vec<TestDef>
             result_length: d.count(&f, "result_length"),
             result_contains_text: d.string(&f, "result_contains_text", false),
         };
+        let name_pos = f.get("name").map_or(item.pos, |n| n.pos);
+        let arguments_pos = f.get("arguments").map(|n| n.pos);
         if let Some(name) = name {
-            out.push(TestDef { name, description, arguments, user_context, assertions, pos: item.pos, path: p });
+            out.push(TestDef {
+                name,
+                description,
+                arguments,
+                user_context,
+                assertions,
+                pos: item.pos,
+                name_pos,
+                arguments_pos,
+                path: p,
+            });
         }
     }
     Some(out)

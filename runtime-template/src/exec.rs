@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::db::{Database, DbError, DbOptions, QueryResult};
 use crate::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
 use crate::policy;
-use crate::project::Project;
+use crate::project::{Findings, Project};
 use crate::types;
 use crate::yaml::Pos;
 
@@ -46,12 +46,20 @@ pub struct Runtime {
     pool_size: usize,
     sources: Mutex<HashMap<std::path::PathBuf, Arc<str>>>,
     builtins: Vec<Endpoint>,
+    excluded: std::collections::HashSet<std::path::PathBuf>,
 }
 
 impl Runtime {
     pub fn new(project: Project, pool_size: usize) -> Runtime {
         let builtins = if project.site.sql_tools.enabled { builtin_sql_tools(&project) } else { Vec::new() };
-        Runtime { project: Arc::new(project), db: Mutex::new(None), pool_size, sources: Mutex::default(), builtins }
+        Runtime {
+            project: Arc::new(project),
+            db: Mutex::new(None),
+            pool_size,
+            sources: Mutex::default(),
+            builtins,
+            excluded: Default::default(),
+        }
     }
 
     /// Adds or removes the built-in SQL tools (`serve --sql-tools`).
@@ -82,7 +90,52 @@ impl Runtime {
 
     /// Every endpoint a client can call: the project's, then the built-in SQL tools.
     pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
-        self.project.endpoints().map(|(_, e)| e).chain(self.builtins.iter())
+        self.project
+            .endpoints()
+            .filter(|(f, _)| !self.excluded.contains(&f.rel))
+            .map(|(_, e)| e)
+            .chain(self.builtins.iter())
+    }
+
+    /// Leaves out the endpoints of these files (`serve --ignore-errors`).
+    pub fn exclude_files(&mut self, files: impl IntoIterator<Item = std::path::PathBuf>) {
+        self.excluded.extend(files);
+    }
+
+    /// All findings: the project's static ones plus the SQL checks against the database
+    /// (statements are prepared, never run).
+    pub fn check(&self) -> Findings {
+        let mut findings = self.project.findings.clone();
+        let has_sql =
+            self.project.endpoints().any(|(_, e)| e.kind != EndpointKind::Prompt && e.language == Language::Sql);
+        if has_sql {
+            match self.db() {
+                Ok(db) => crate::sql_checks::check_sql(&self.project, &db, &mut findings),
+                Err(e) => findings.diagnostics.push(crate::diagnostics::Diagnostic {
+                    severity: crate::diagnostics::Severity::Error,
+                    file: std::path::PathBuf::from(crate::project::SITE_FILE),
+                    line: 0,
+                    column: 0,
+                    yaml_path: String::new(),
+                    message: format!("SQL endpoints were not checked: {e}"),
+                    help: None,
+                }),
+            }
+        }
+        findings
+    }
+
+    /// Endpoint files with an error among `findings` (including errors in their SQL files).
+    pub fn failed_files(&self, findings: &Findings) -> Vec<std::path::PathBuf> {
+        self.project
+            .files
+            .iter()
+            .filter(|f| {
+                let src = self.project.source_rel(f);
+                findings.diagnostics.iter().any(|d| d.is_error() && (d.file == f.rel || src.as_ref() == Some(&d.file)))
+            })
+            .map(|f| f.rel.clone())
+            .collect()
     }
 
     pub fn find(&self, kind: EndpointKind, name: &str) -> Option<&Endpoint> {
@@ -285,7 +338,8 @@ fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
         language: Language::Sql,
         source: Some(crate::endpoint::Source {
             body: SourceBody::Code { text: sql.into(), start: Pos::default() },
-            pos: Default::default(),
+            pos: Pos::default(),
+            body_pos: Pos::default(),
             path: String::new(),
         }),
         mime_type: None,

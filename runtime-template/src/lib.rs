@@ -16,6 +16,7 @@ pub mod exec;
 pub mod lint;
 pub mod policy;
 pub mod project;
+pub mod server;
 pub mod site;
 pub mod sql_checks;
 pub mod testing;

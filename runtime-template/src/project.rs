@@ -237,9 +237,10 @@ fn whole_file_error(file: &Path, message: String) -> Diagnostic {
 /// Parses YAML, reporting syntax errors and duplicate keys. `None` for an empty or broken file.
 pub fn parse_document(text: &str, rep: &mut Reporter) -> Option<yaml::Node> {
     let mut dups = Vec::new();
-    let parsed = yaml::parse(text, &mut |pos, key, first| dups.push((pos, key.to_string(), first)));
-    for (pos, key, first) in dups {
-        rep.error(pos, &key, format!("duplicate key '{key}' (first defined on line {first})"));
+    let parsed = yaml::parse(text, &mut |pos, path, first| dups.push((pos, path.to_string(), first)));
+    for (pos, path, first) in dups {
+        let key = path.rsplit(['.', ']']).next().unwrap_or(&path).to_string();
+        rep.error(pos, &path, format!("duplicate key '{key}' (first defined on line {first})"));
     }
     match parsed {
         Ok(node) => node,
@@ -294,8 +295,8 @@ pub fn decode_endpoint_text(
             Severity::Warning,
             e.pos,
             e.kind.as_str(),
-            format!("a {} definition in the {} directory is skipped", e.kind.as_str(), dir_kind.as_str()),
-            Some(format!("move it under the {} directory", e.kind.as_str())),
+            format!("a {} definition under {}s/ is skipped", e.kind.as_str(), dir_kind.as_str()),
+            Some(format!("move it under {}s/", e.kind.as_str())),
         );
         return None;
     }

@@ -120,10 +120,10 @@ impl Node {
 }
 
 /// Parses the first document of `text`. An empty document gives `Ok(None)`.
-/// Duplicate keys are reported through `on_duplicate` (position of the second key, its text,
+/// Duplicate keys are reported through `on_duplicate` (position of the second key, its path,
 /// line of the first) and the later value wins, as in PyYAML.
 pub fn parse(text: &str, on_duplicate: &mut dyn FnMut(Pos, &str, u32)) -> Result<Option<Node>, SyntaxError> {
-    let mut builder = Builder { anchors: HashMap::new(), on_duplicate };
+    let mut builder = Builder { anchors: HashMap::new(), on_duplicate, path: Vec::new() };
     let mut parser = Parser::new_from_str(text);
     let mut events = std::iter::from_fn(|| parser.next_event()).peekable();
     let mut root = None;
@@ -161,6 +161,8 @@ type Events<'a, I> = std::iter::Peekable<I>;
 struct Builder<'d> {
     anchors: HashMap<usize, Node>,
     on_duplicate: &'d mut dyn FnMut(Pos, &str, u32),
+    /// Keys and indexes leading to the node being built, for duplicate-key paths.
+    path: Vec<String>,
 }
 
 impl Builder<'_> {
@@ -201,7 +203,10 @@ impl Builder<'_> {
                         events.next();
                         break;
                     }
-                    items.push(self.node(events)?);
+                    self.path.push(format!("[{}]", items.len()));
+                    let item = self.node(events);
+                    self.path.pop();
+                    items.push(item?);
                 }
                 let node = Node { value: Value::Seq(items), pos, quoted: false };
                 self.remember(anchor, &node);
@@ -216,7 +221,10 @@ impl Builder<'_> {
                         break;
                     }
                     let key = self.node(events)?;
-                    let value = self.node(events)?;
+                    self.path.push(key.key_text().unwrap_or_default());
+                    let value = self.node(events);
+                    self.path.pop();
+                    let value = value?;
                     if key.as_str() == Some("<<") {
                         // merge key: the mapping's own keys win over merged ones
                         let sources: Vec<Node> = match value.value {
@@ -232,7 +240,10 @@ impl Builder<'_> {
                     }
                     let text = key.key_text();
                     if let Some(existing) = entries.iter_mut().find(|(k, _)| text.is_some() && k.key_text() == text) {
-                        (self.on_duplicate)(key.pos, text.as_deref().unwrap_or(""), existing.0.pos.line);
+                        let mut path = self.path_text();
+                        path.push_str(&if path.is_empty() { String::new() } else { ".".into() });
+                        path.push_str(text.as_deref().unwrap_or(""));
+                        (self.on_duplicate)(key.pos, &path, existing.0.pos.line);
                         existing.1 = value;
                     } else {
                         entries.push((key, value));
@@ -259,6 +270,17 @@ impl Builder<'_> {
             }
         };
         Ok(node)
+    }
+
+    fn path_text(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.path {
+            if !out.is_empty() && !seg.starts_with('[') {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+        out
     }
 
     fn remember(&mut self, anchor: usize, node: &Node) {
@@ -375,6 +397,9 @@ mod tests {
         let mut dups = vec![];
         parse("a: 1\nb: 2\na: 3\n", &mut |pos, k, first| dups.push((pos, k.to_string(), first))).unwrap();
         assert_eq!(dups, vec![(Pos { line: 3, col: 1 }, "a".to_string(), 1)]);
+        let mut nested = vec![];
+        parse("t:\n  ps:\n    - {x: 1, x: 2}\n", &mut |_, path, _| nested.push(path.to_string())).unwrap();
+        assert_eq!(nested, vec!["t.ps[0].x".to_string()]);
         let err = parse("a: [1, 2\nb: 3\n", &mut |_, _, _| {}).unwrap_err();
         assert!(err.pos.line >= 1, "{err:?}");
         assert_eq!(parse("", &mut |_, _, _| {}).unwrap(), None);

@@ -1,0 +1,518 @@
+//! The MCP server: the only module that talks to rmcp. Endpoint definitions are turned into
+//! MCP tools, resources, templates and prompts once at start; each call runs on a blocking
+//! thread so slow SQL never stalls the protocol, with a timeout and panic isolation.
+
+// Logging (`logging/setLevel`, `notifications/message`) is deprecated for protocol 2026-07-28
+// but part of the revisions up to 2025-11-25 that clients still speak.
+#![allow(deprecated)]
+
+pub mod schema;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use regex::Regex;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
+    PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+    Role, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams, Tool, ToolAnnotations,
+    UnsubscribeRequestParams,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
+use serde_json::{Map, Value as Json};
+
+use crate::endpoint::{Endpoint, EndpointKind};
+use crate::exec::{CallOptions, ExecError, Runtime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot start the server: {0}")]
+    Start(String),
+    #[error("cannot listen on {addr}: {message}")]
+    Bind { addr: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Stdio,
+    StreamableHttp,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub transport: Transport,
+    pub host: String,
+    pub port: u16,
+    /// No sessions: every HTTP request stands alone.
+    pub stateless: bool,
+    /// Extra `Host` header values accepted besides loopback names (DNS-rebinding guard).
+    pub allowed_hosts: Vec<String>,
+    /// Extra `Origin`s accepted besides loopback origins (403 otherwise).
+    pub allowed_origins: Vec<String>,
+    pub max_request_bytes: usize,
+    pub call_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            transport: Transport::Stdio,
+            host: "127.0.0.1".into(),
+            port: 8000,
+            stateless: false,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_request_bytes: 4 * 1024 * 1024,
+            call_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Serves until stdin closes (stdio) or SIGINT/SIGTERM (HTTP, after in-flight calls finish).
+pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerError> {
+    let state = Arc::new(State::new(runtime, opts.call_timeout));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .map_err(|e| ServerError::Start(e.to_string()))?;
+    rt.block_on(async move {
+        match opts.transport {
+            Transport::Stdio => serve_stdio(state).await,
+            Transport::StreamableHttp => serve_http(state, &opts).await,
+        }
+    })
+}
+
+async fn serve_stdio(state: Arc<State>) -> Result<(), ServerError> {
+    let running =
+        Handler::new(state).serve(rmcp::transport::stdio()).await.map_err(|e| ServerError::Start(e.to_string()))?;
+    let _ = running.waiting().await;
+    Ok(())
+}
+
+async fn serve_http(state: Arc<State>, opts: &ServeOptions) -> Result<(), ServerError> {
+    use axum::serve::ListenerExt;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into(), "[::1]".into()];
+    hosts.extend(opts.allowed_hosts.iter().cloned());
+    if !matches!(opts.host.as_str(), "0.0.0.0" | "::" | "127.0.0.1" | "localhost" | "::1") {
+        hosts.push(opts.host.clone());
+    }
+    let mut origins = vec!["http://localhost:*".to_string(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()];
+    origins.extend(opts.allowed_origins.iter().cloned());
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(cancel.child_token())
+        .with_legacy_session_mode(!opts.stateless)
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins)
+        .with_max_request_body_bytes(opts.max_request_bytes);
+    let service = StreamableHttpService::new(
+        move || Ok(Handler::new(state.clone())),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    let app = axum::Router::new().nest_service("/mcp", service);
+    let addr = format!("{}:{}", opts.host, opts.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| ServerError::Bind { addr: addr.clone(), message: e.to_string() })?;
+    let local: Option<SocketAddr> = listener.local_addr().ok();
+    // without TCP_NODELAY every streamed reply waits ~40 ms for Nagle and delayed ACKs
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    if let Some(a) = local {
+        eprintln!("mxcp: serving MCP over streamable HTTP at http://{a}/mcp");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            cancel.cancel();
+        })
+        .await
+        .map_err(|e| ServerError::Start(e.to_string()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Everything built once at start.
+struct State {
+    runtime: Arc<Runtime>,
+    tools: Vec<Tool>,
+    resources: Vec<Resource>,
+    templates: Vec<ResourceTemplate>,
+    /// URI template matchers, in declaration order: (matcher, variable names, template).
+    matchers: Vec<(Regex, Vec<String>, String)>,
+    prompts: Vec<Prompt>,
+    call_timeout: Duration,
+}
+
+impl State {
+    fn new(runtime: Arc<Runtime>, call_timeout: Duration) -> State {
+        let mut s = State {
+            runtime: runtime.clone(),
+            tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            matchers: Vec::new(),
+            prompts: Vec::new(),
+            call_timeout,
+        };
+        for e in runtime.endpoints() {
+            match e.kind {
+                EndpointKind::Tool => s.tools.push(tool_of(e)),
+                EndpointKind::Resource => {
+                    let vars = crate::checks::uri_variables(&e.name);
+                    let name = e.title.clone().unwrap_or_else(|| e.name.clone());
+                    if vars.is_empty() {
+                        let mut r = Resource::new(e.name.clone(), name);
+                        if let Some(d) = &e.description {
+                            r = r.with_description(d.clone());
+                        }
+                        if let Some(m) = &e.mime_type {
+                            r = r.with_mime_type(m.clone());
+                        }
+                        s.resources.push(r);
+                    } else {
+                        let mut t = ResourceTemplate::new(e.name.clone(), name);
+                        if let Some(d) = &e.description {
+                            t = t.with_description(d.clone());
+                        }
+                        if let Some(m) = &e.mime_type {
+                            t = t.with_mime_type(m.clone());
+                        }
+                        s.templates.push(t);
+                        if let Some(re) = template_regex(&e.name) {
+                            s.matchers.push((re, vars, e.name.clone()));
+                        }
+                    }
+                }
+                EndpointKind::Prompt => {
+                    let args: Vec<PromptArgument> = e
+                        .parameters
+                        .iter()
+                        .map(|p| {
+                            let mut a = PromptArgument::new(p.name.clone()).with_required(p.def.default.is_none());
+                            if let Some(d) = &p.def.description {
+                                a = a.with_description(d.clone());
+                            }
+                            a
+                        })
+                        .collect();
+                    s.prompts.push(Prompt::new(e.name.clone(), e.description.clone(), Some(args)));
+                }
+            }
+        }
+        s
+    }
+
+    fn endpoint(&self, kind: EndpointKind, name: &str) -> Option<&Endpoint> {
+        self.runtime.find(kind, name)
+    }
+
+    /// Runs a call off the async threads, bounded by the call timeout; a panic inside the call
+    /// becomes an error for this call only.
+    async fn call(&self, kind: EndpointKind, name: &str, args: Map<String, Json>) -> Result<Json, ExecError> {
+        let rt = self.runtime.clone();
+        let name_owned = name.to_string();
+        let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &CallOptions::default()));
+        match tokio::time::timeout(self.call_timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(ExecError::Execution(format!("internal error: the call failed ({join})"))),
+            Err(_) => Err(ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs()))),
+        }
+    }
+}
+
+fn tool_of(e: &Endpoint) -> Tool {
+    let mut tool = Tool::new(
+        e.name.clone(),
+        e.description.clone().unwrap_or_default(),
+        Arc::new(schema::input_schema(&e.parameters)),
+    );
+    if let Some(ret) = &e.return_type {
+        tool = tool.with_raw_output_schema(Arc::new(schema::output_schema(ret)));
+    }
+    if let Some(a) = &e.annotations {
+        if let Ok(ann) = serde_json::from_value::<ToolAnnotations>(Json::Object(a.clone())) {
+            tool = tool.with_annotations(ann);
+        }
+    }
+    tool
+}
+
+/// `items://{id}/x` → `^items://(?P<v0>[^/]+)/x$`.
+fn template_regex(template: &str) -> Option<Regex> {
+    let mut pattern = String::from("^");
+    let mut rest = template;
+    let mut i = 0;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}')? + start;
+        pattern.push_str(&regex::escape(&rest[..start]));
+        pattern.push_str(&format!("(?P<v{i}>[^/]+)"));
+        i += 1;
+        rest = &rest[end + 1..];
+    }
+    pattern.push_str(&regex::escape(rest));
+    pattern.push('$');
+    Regex::new(&pattern).ok()
+}
+
+#[derive(Clone)]
+struct Handler {
+    state: Arc<State>,
+    /// `logging/setLevel` of this session.
+    level: Arc<Mutex<Option<LoggingLevel>>>,
+}
+
+impl Handler {
+    fn new(state: Arc<State>) -> Handler {
+        Handler { state, level: Arc::new(Mutex::new(None)) }
+    }
+
+    async fn log(&self, ctx: &RequestContext<RoleServer>, level: LoggingLevel, message: String) {
+        let wanted = *self.level.lock().expect("level lock");
+        if wanted.is_some_and(|w| severity(level) >= severity(w)) {
+            let _ = ctx
+                .peer
+                .notify_logging_message(
+                    LoggingMessageNotificationParam::new(level, Json::String(message)).with_logger("mxcp"),
+                )
+                .await;
+        }
+    }
+}
+
+fn severity(l: LoggingLevel) -> u8 {
+    match l {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        let caps = ServerCapabilities::builder()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .enable_tools()
+            .build();
+        let project = &self.state.runtime.project.site.project;
+        ServerConfig::new(caps)
+            .with_server_info(Implementation::new("mxcp", crate::VERSION).with_title(format!("mxcp: {project}")))
+    }
+
+    async fn list_tools(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.state.tools.clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.state.tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        req: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = req.name.to_string();
+        let Some(endpoint) = self.state.endpoint(EndpointKind::Tool, &name) else {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!("Unknown tool: {name}"))]).into());
+        };
+        let ret = endpoint.return_type.clone();
+        let progress = ctx.meta.get_progress_token();
+        if let Some(token) = &progress {
+            let _ = ctx.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 0.0).with_total(1.0)).await;
+        }
+        let outcome = self.state.call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default()).await;
+        if let Some(token) = &progress {
+            let _ = ctx.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 1.0).with_total(1.0)).await;
+        }
+        match outcome {
+            Ok(result) => {
+                let (texts, structured) = schema::tool_content(&result, ret.as_ref());
+                let mut r = CallToolResult::success(texts.into_iter().map(ContentBlock::text).collect());
+                r.structured_content = structured;
+                Ok(r.into())
+            }
+            Err(e) => {
+                self.log(&ctx, LoggingLevel::Error, format!("tool {name}: {e}")).await;
+                Ok(CallToolResult::error(vec![ContentBlock::text(format!("Error executing tool {name}: {e}"))]).into())
+            }
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(self.state.resources.clone()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(self.state.templates.clone()))
+    }
+
+    async fn read_resource(
+        &self,
+        req: ReadResourceRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let uri = req.uri.clone();
+        let (template, args) = if self.state.endpoint(EndpointKind::Resource, &uri).is_some() {
+            (uri.clone(), Map::new())
+        } else {
+            let found = self.state.matchers.iter().find_map(|(re, vars, template)| {
+                let caps = re.captures(&uri)?;
+                let args: Map<String, Json> = vars
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| {
+                        caps.name(&format!("v{i}")).map(|m| (v.clone(), Json::String(m.as_str().to_string())))
+                    })
+                    .collect();
+                Some((template.clone(), args))
+            });
+            match found {
+                Some(f) => f,
+                None => return Err(McpError::resource_not_found(format!("Unknown resource: {uri}"), None)),
+            }
+        };
+        let mime = self.state.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
+        match self.state.call(EndpointKind::Resource, &template, args).await {
+            Ok(result) => {
+                let (text, default_mime) = match &result {
+                    Json::String(s) => (s.clone(), "text/plain"),
+                    other => (serde_json::to_string_pretty(other).expect("serializable"), "application/json"),
+                };
+                let contents =
+                    ResourceContents::text(text, uri).with_mime_type(mime.unwrap_or_else(|| default_mime.into()));
+                Ok(ReadResourceResult::new(vec![contents]).into())
+            }
+            Err(ExecError::Input(m)) => Err(McpError::invalid_params(m, None)),
+            Err(e) => Err(McpError::internal_error(format!("Error reading resource {uri}: {e}"), None)),
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        _: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(self.state.prompts.clone()))
+    }
+
+    async fn get_prompt(
+        &self,
+        req: GetPromptRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let Some(endpoint) = self.state.endpoint(EndpointKind::Prompt, &req.name) else {
+            return Err(McpError::invalid_params(format!("Unknown prompt: {}", req.name), None));
+        };
+        let description = endpoint.description.clone();
+        let args = req.arguments.unwrap_or_default();
+        match self.state.call(EndpointKind::Prompt, &req.name, args).await {
+            Ok(Json::Array(messages)) => {
+                let messages = messages
+                    .iter()
+                    .map(|m| {
+                        let role = if m["role"] == "assistant" { Role::Assistant } else { Role::User };
+                        PromptMessage::new_text(role, m["prompt"].as_str().unwrap_or_default())
+                    })
+                    .collect();
+                let mut result = GetPromptResult::new(messages);
+                if let Some(d) = description {
+                    result = result.with_description(d);
+                }
+                Ok(result.into())
+            }
+            Ok(_) => Err(McpError::internal_error("prompt produced no messages", None)),
+            Err(ExecError::Input(m)) => Err(McpError::invalid_params(m, None)),
+            Err(e) => Err(McpError::internal_error(format!("Error rendering prompt {}: {e}", req.name), None)),
+        }
+    }
+
+    async fn complete(
+        &self,
+        _: CompleteRequestParams,
+        _: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        Ok(CompleteResult::default())
+    }
+
+    #[allow(deprecated)] // logging/setLevel exists up to protocol 2025-11-25
+    async fn set_level(&self, req: SetLevelRequestParams, _: RequestContext<RoleServer>) -> Result<(), McpError> {
+        *self.level.lock().expect("level lock") = Some(req.level);
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn subscribe(&self, _: SubscribeRequestParams, _: RequestContext<RoleServer>) -> Result<(), McpError> {
+        // resources never change while the server runs: nothing will be notified
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(&self, _: UnsubscribeRequestParams, _: RequestContext<RoleServer>) -> Result<(), McpError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_whole_segments() {
+        let re = template_regex("items://{id}/detail").unwrap();
+        assert_eq!(&re.captures("items://42/detail").unwrap()["v0"], "42");
+        assert!(re.captures("items://4/2/detail").is_none());
+        assert!(re.captures("items://42/detail/x").is_none());
+    }
+}

@@ -1,0 +1,169 @@
+//! JSON Schema (2020-12) of tool inputs and outputs, from the parameter and return
+//! definitions. Unlike the reference, `enum`, `description`, `examples` and `format` survive
+//! for every type.
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::endpoint::{DataType, Format, Param, TypeDef};
+
+pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// `inputSchema` of a tool: an object with one property per parameter; parameters without a
+/// default are required.
+pub fn input_schema(params: &[Param]) -> Map<String, Json> {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for p in params {
+        let mut s = type_schema(&p.def);
+        // a parameter whose default is null accepts null
+        if p.def.default.as_ref().is_some_and(Json::is_null) {
+            s.insert("type".into(), json!([p.def.ty.as_str(), "null"]));
+        }
+        properties.insert(p.name.clone(), Json::Object(s));
+        if p.def.default.is_none() {
+            required.push(Json::String(p.name.clone()));
+        }
+    }
+    let mut schema = Map::new();
+    schema.insert("$schema".into(), json!(DIALECT));
+    schema.insert("type".into(), json!("object"));
+    schema.insert("properties".into(), Json::Object(properties));
+    if !required.is_empty() {
+        schema.insert("required".into(), Json::Array(required));
+    }
+    schema
+}
+
+/// `outputSchema` of a tool: an object type as itself, anything else wrapped as `{"result": T}`
+/// (structured content must be an object), matching how results are returned.
+pub fn output_schema(ret: &TypeDef) -> Map<String, Json> {
+    let mut schema = if ret.ty == DataType::Object {
+        type_schema(ret)
+    } else {
+        let mut wrapper = Map::new();
+        wrapper.insert("type".into(), json!("object"));
+        wrapper.insert("properties".into(), json!({"result": Json::Object(type_schema(ret))}));
+        wrapper.insert("required".into(), json!(["result"]));
+        wrapper
+    };
+    schema.insert("$schema".into(), json!(DIALECT));
+    schema
+}
+
+pub fn type_schema(def: &TypeDef) -> Map<String, Json> {
+    let mut s = Map::new();
+    s.insert("type".into(), json!(def.ty.as_str()));
+    if let Some(d) = &def.description {
+        s.insert("description".into(), json!(d));
+    }
+    if let Some(f) = def.format {
+        // `timestamp` (seconds since the epoch) has no JSON Schema format
+        if f != Format::Timestamp {
+            s.insert("format".into(), json!(f.as_str()));
+        }
+    }
+    if let Some(e) = &def.enum_values {
+        s.insert("enum".into(), Json::Array(e.clone()));
+    }
+    if let Some(x) = &def.examples {
+        s.insert("examples".into(), Json::Array(x.clone()));
+    }
+    if let Some(d) = &def.default {
+        s.insert("default".into(), d.clone());
+    }
+    let number = |x: f64| {
+        if def.ty == DataType::Integer && x.fract() == 0.0 { json!(x as i64) } else { json!(x) }
+    };
+    for (key, v) in [
+        ("minimum", def.minimum),
+        ("maximum", def.maximum),
+        ("exclusiveMinimum", def.exclusive_minimum),
+        ("exclusiveMaximum", def.exclusive_maximum),
+        ("multipleOf", def.multiple_of),
+    ] {
+        if let Some(x) = v {
+            s.insert(key.into(), number(x));
+        }
+    }
+    for (key, v) in [
+        ("minLength", def.min_length),
+        ("maxLength", def.max_length),
+        ("minItems", def.min_items),
+        ("maxItems", def.max_items),
+    ] {
+        if let Some(n) = v {
+            s.insert(key.into(), json!(n));
+        }
+    }
+    if let Some(p) = &def.pattern {
+        s.insert("pattern".into(), json!(p));
+    }
+    if let Some(u) = def.unique_items {
+        s.insert("uniqueItems".into(), json!(u));
+    }
+    if let Some(items) = &def.items {
+        s.insert("items".into(), Json::Object(type_schema(items)));
+    }
+    if let Some(props) = &def.properties {
+        let m: Map<String, Json> = props.iter().map(|(k, v)| (k.clone(), Json::Object(type_schema(v)))).collect();
+        s.insert("properties".into(), Json::Object(m));
+    }
+    if let Some(r) = &def.required {
+        s.insert("required".into(), json!(r));
+    }
+    if let Some(a) = def.additional_properties {
+        s.insert("additionalProperties".into(), json!(a));
+    }
+    s
+}
+
+/// A tool result as MCP content (§11.3): the text items and the structured content.
+pub fn tool_content(result: &Json, ret: Option<&TypeDef>) -> (Vec<String>, Option<Json>) {
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        Json::Object(_) | Json::Array(_) => serde_json::to_string_pretty(v).expect("serializable"),
+        other => other.to_string(),
+    };
+    match ret.map(|r| r.ty) {
+        None => match result {
+            Json::Array(items) => (items.iter().map(text).collect(), None),
+            other => (vec![text(other)], None),
+        },
+        Some(DataType::Object) => (vec![text(result)], Some(result.clone())),
+        Some(DataType::Array) => {
+            let items = result.as_array().map(|a| a.iter().map(text).collect()).unwrap_or_else(|| vec![text(result)]);
+            (items, Some(json!({ "result": result })))
+        }
+        Some(_) => (vec![text(result)], Some(json!({ "result": result }))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_enum_description_and_constraints() {
+        let mut def = TypeDef::new(DataType::String);
+        def.description = Some("Colour".into());
+        def.enum_values = Some(vec![json!("red"), json!("green")]);
+        def.min_length = Some(1);
+        let p = Param { name: "c".into(), def, pos: Default::default(), path: String::new() };
+        let s = input_schema(&[p]);
+        assert_eq!(
+            Json::Object(s),
+            json!({"$schema": DIALECT, "type": "object", "required": ["c"], "properties": {
+                "c": {"type": "string", "description": "Colour", "enum": ["red", "green"], "minLength": 1}}})
+        );
+    }
+
+    #[test]
+    fn content_shapes() {
+        let int = TypeDef::new(DataType::Integer);
+        assert_eq!(tool_content(&json!(4), Some(&int)), (vec!["4".into()], Some(json!({"result": 4}))));
+        let arr = TypeDef::new(DataType::Array);
+        assert_eq!(tool_content(&json!([]), Some(&arr)), (vec![], Some(json!({"result": []}))));
+        let (texts, structured) = tool_content(&json!([{"a": 1}]), None);
+        assert_eq!((texts, structured), (vec!["{\n  \"a\": 1\n}".to_string()], None));
+    }
+}
