@@ -54,7 +54,7 @@ fn json_output_lists_every_finding_with_its_position() {
         summary,
         vec![
             "tools/a.yml:4:12 tool.enabled expected true or false, found the string 'maybe'".to_string(),
-            "tools/a.yml:6:5 tool.source.file source file not found: '../sql/missing.sql'".to_string(),
+            "tools/a.yml:6:11 tool.source.file source file not found: '../sql/missing.sql'".to_string(),
         ]
     );
 }
