@@ -36,6 +36,8 @@ pub enum Command {
     Test(TestArgs),
     /// Check the endpoints' metadata (descriptions, examples, tests)
     Lint(LintArgs),
+    /// Serve the project over MCP (stdio or streamable HTTP)
+    Serve(ServeArgs),
 }
 
 /// Options every project command takes.
@@ -167,4 +169,40 @@ pub struct LintArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json_output: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Transport (default: the user config's `transport.provider`, else stdio)
+    #[arg(long, value_parser = ["stdio", "streamable-http"])]
+    pub transport: Option<String>,
+    /// Address to listen on for HTTP (default: the user config's `transport.http.host`, else 127.0.0.1)
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Port for HTTP (default: the user config's `transport.http.port`, else 8000; 0 picks a free port)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// HTTP without sessions: every request stands alone
+    #[arg(long)]
+    pub stateless: bool,
+    /// Open the database read-only
+    #[arg(long)]
+    pub readonly: bool,
+    /// Offer the built-in SQL tools (execute_sql_query, list_tables, get_table_schema)
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    pub sql_tools: Option<bool>,
+    /// Start even when endpoints fail validation, leaving those endpoints out
+    #[arg(long)]
+    pub ignore_errors: bool,
+    /// Also accept this Host header (repeatable; loopback names are always accepted)
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// Also accept requests from this Origin, e.g. https://app.example.com:443 (repeatable)
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// Seconds a call may run before it fails
+    #[arg(long, default_value_t = 300)]
+    pub call_timeout: u64,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }

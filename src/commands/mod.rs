@@ -5,6 +5,7 @@ mod lint;
 mod list;
 mod query;
 mod run;
+mod serve;
 mod test;
 mod validate;
 
@@ -25,6 +26,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Query(args) => query::run(args),
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

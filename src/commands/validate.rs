@@ -5,10 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use mxcp_runtime::diagnostics::{self, Diagnostic, Severity};
-use mxcp_runtime::endpoint::{EndpointKind, Language};
 use mxcp_runtime::exec::Runtime;
-use mxcp_runtime::project::{EndpointFile, Project};
-use mxcp_runtime::sql_checks;
+use mxcp_runtime::project::EndpointFile;
 use serde_json::json;
 
 use crate::cli::ValidateArgs;
@@ -16,11 +14,13 @@ use crate::commands::{load_project, report_error};
 use crate::output;
 
 pub fn run(args: ValidateArgs) -> Result<ExitCode> {
-    let mut project = match load_project(&args.project, args.readonly, args.json_output) {
+    let project = match load_project(&args.project, args.readonly, args.json_output) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    check_against_database(&mut project);
+    let runtime = Runtime::new(project, 1);
+    let findings = runtime.check();
+    let project = &runtime.project;
     let only: Option<PathBuf> = match &args.endpoint {
         None => None,
         Some(p) => match resolve_endpoint_arg(p, &project.root) {
@@ -61,7 +61,7 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
         }));
     } else {
         for d in &diags {
-            let source = project.findings.sources.get(&d.file).map(|s| &**s);
+            let source = findings.sources.get(&d.file).map(|s| &**s);
             println!("{}", diagnostics::render(d, source));
         }
         let summary = format!(
@@ -73,29 +73,6 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
         println!("{summary}");
     }
     Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
-}
-
-/// Prepares every SQL endpoint on the profile's database (nothing is executed).
-fn check_against_database(project: &mut Project) {
-    let has_sql = project.endpoints().any(|(_, e)| e.kind != EndpointKind::Prompt && e.language == Language::Sql);
-    if !has_sql {
-        return;
-    }
-    let runtime = Runtime::new(project.clone(), 1);
-    let mut findings = std::mem::take(&mut project.findings);
-    match runtime.db() {
-        Ok(db) => sql_checks::check_sql(project, &db, &mut findings),
-        Err(e) => findings.diagnostics.push(Diagnostic {
-            severity: Severity::Error,
-            file: PathBuf::from(mxcp_runtime::project::SITE_FILE),
-            line: 0,
-            column: 0,
-            yaml_path: String::new(),
-            message: format!("SQL endpoints were not checked: {e}"),
-            help: None,
-        }),
-    }
-    project.findings = findings;
 }
 
 fn resolve_endpoint_arg(arg: &Path, root: &Path) -> Option<PathBuf> {

@@ -1,0 +1,64 @@
+//! `mxcp serve`: check the project, then serve it over MCP.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use mxcp_runtime::diagnostics;
+use mxcp_runtime::exec::Runtime;
+use mxcp_runtime::server::{self, ServeOptions, Transport};
+
+use crate::cli::ServeArgs;
+use crate::commands::load_project;
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    // stdout is the protocol channel on stdio: every message here goes to stderr
+    let project = match load_project(&args.project, args.readonly, false) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let transport_cfg = project.user_config.transport().clone();
+    let pool_size = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4);
+    let mut runtime = Runtime::new(project, pool_size);
+    if let Some(enabled) = args.sql_tools {
+        runtime.set_sql_tools(enabled);
+    }
+
+    let findings = runtime.check();
+    let failed = runtime.failed_files(&findings);
+    if !failed.is_empty() {
+        let mut diags: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+        diagnostics::sort(&mut diags);
+        for d in &diags {
+            eprintln!("{}", diagnostics::render(d, findings.sources.get(&d.file).map(|s| &**s)));
+        }
+        if !args.ignore_errors {
+            eprintln!("error: {} endpoint file(s) have errors; fix them or start with --ignore-errors", failed.len());
+            return Ok(ExitCode::FAILURE);
+        }
+        for f in &failed {
+            eprintln!("warning: skipping {} (it has errors)", f.display());
+        }
+        runtime.exclude_files(failed);
+    }
+
+    let transport = match args.transport.as_deref().or(transport_cfg["provider"].as_str()) {
+        None | Some("stdio") => Transport::Stdio,
+        Some("streamable-http") => Transport::StreamableHttp,
+        Some(other) => bail!("transport '{other}' is not supported (use stdio or streamable-http)"),
+    };
+    let http = &transport_cfg["http"];
+    let opts = ServeOptions {
+        transport,
+        host: args.host.or_else(|| http["host"].as_str().map(str::to_string)).unwrap_or_else(|| "127.0.0.1".into()),
+        port: args.port.or_else(|| http["port"].as_u64().and_then(|p| u16::try_from(p).ok())).unwrap_or(8000),
+        stateless: args.stateless || http["stateless"].as_bool().unwrap_or(false),
+        allowed_hosts: args.allowed_hosts,
+        allowed_origins: args.allowed_origins,
+        call_timeout: Duration::from_secs(args.call_timeout.max(1)),
+        ..ServeOptions::default()
+    };
+    server::serve(Arc::new(runtime), opts)?;
+    Ok(ExitCode::SUCCESS)
+}
