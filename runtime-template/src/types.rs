@@ -25,7 +25,11 @@ pub fn coerce(def: &TypeDef, value: &Json) -> Result<Json, String> {
         DataType::Number => {
             let x = to_f64(value).ok_or_else(|| format!("Expected number, got {}", short(value)))?;
             check_bounds(def, x)?;
-            serde_json::Number::from_f64(x).map(Json::Number).ok_or_else(|| "Expected a finite number".to_string())?
+            // an integral number stays an integer (`100`, not `100.0`, in templates and JSON)
+            match to_i64(value) {
+                Some(i) if !matches!(value, Json::String(s) if s.contains(['.', 'e', 'E'])) => Json::from(i),
+                _ => serde_json::Number::from_f64(x).map(Json::Number).ok_or_else(|| "Expected a finite number".to_string())?,
+            }
         }
         DataType::Integer => {
             let i = to_i64(value).ok_or_else(|| format!("Expected integer, got {}", short(value)))?;

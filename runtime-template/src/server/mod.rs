@@ -258,7 +258,7 @@ fn tool_of(e: &Endpoint) -> Tool {
         Arc::new(schema::input_schema(&e.parameters)),
     );
     if let Some(ret) = &e.return_type {
-        tool = tool.with_raw_output_schema(Arc::new(schema::output_schema(ret)));
+        tool = tool.with_raw_output_schema(Arc::new(schema::output_schema(ret, &e.policies)));
     }
     if let Some(a) = &e.annotations {
         if let Ok(ann) = serde_json::from_value::<ToolAnnotations>(Json::Object(a.clone())) {

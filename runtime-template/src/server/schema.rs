@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::endpoint::{DataType, Format, Param, TypeDef};
+use crate::endpoint::{DataType, Format, Param, PolicyAction, Policies, TypeDef};
 
 pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
@@ -14,7 +14,7 @@ pub fn input_schema(params: &[Param]) -> Map<String, Json> {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for p in params {
-        let mut s = type_schema(&p.def);
+        let mut s = type_schema(&p.def, false);
         // a parameter whose default is null accepts null
         if p.def.default.as_ref().is_some_and(Json::is_null) {
             s.insert("type".into(), json!([p.def.ty.as_str(), "null"]));
@@ -35,14 +35,50 @@ pub fn input_schema(params: &[Param]) -> Map<String, Json> {
 }
 
 /// `outputSchema` of a tool: an object type as itself, anything else wrapped as `{"result": T}`
-/// (structured content must be an object), matching how results are returned.
-pub fn output_schema(ret: &TypeDef) -> Map<String, Json> {
+/// (structured content must be an object), matching how results are returned. Output
+/// policies are reflected: a masked field may hold `"****"`, a filtered one may be missing.
+pub fn output_schema(ret: &TypeDef, policies: &Policies) -> Map<String, Json> {
+    let mut ret = ret.clone();
+    let target = match ret.ty {
+        DataType::Array => ret.items.as_deref_mut(),
+        _ => Some(&mut ret),
+    };
+    if let Some(obj) = target.filter(|t| t.ty == DataType::Object) {
+        for rule in &policies.output {
+            let fields = rule.fields.as_deref().unwrap_or_default();
+            match rule.action {
+                PolicyAction::MaskFields => {
+                    for f in fields {
+                        if let Some(p) = obj.properties.as_mut().and_then(|p| p.get_mut(f)) {
+                            p.masked = true;
+                        }
+                    }
+                }
+                PolicyAction::FilterFields => {
+                    if let Some(req) = obj.required.as_mut() {
+                        req.retain(|r| !fields.contains(r));
+                    }
+                }
+                PolicyAction::FilterSensitiveFields => {
+                    let sensitive: Vec<String> = obj.properties.iter().flatten().filter(|(_, p)| p.sensitive).map(|(k, _)| k.clone()).collect();
+                    if let Some(req) = obj.required.as_mut() {
+                        req.retain(|r| !sensitive.contains(r));
+                    }
+                }
+                PolicyAction::Deny => {}
+            }
+        }
+    }
+    let ret = &ret;
     let mut schema = if ret.ty == DataType::Object {
-        type_schema(ret)
+        let mut s = type_schema(ret, true);
+        // the structured content itself is an object, never null
+        s.insert("type".into(), json!("object"));
+        s
     } else {
         let mut wrapper = Map::new();
         wrapper.insert("type".into(), json!("object"));
-        wrapper.insert("properties".into(), json!({"result": Json::Object(type_schema(ret))}));
+        wrapper.insert("properties".into(), json!({"result": Json::Object(type_schema(ret, true))}));
         wrapper.insert("required".into(), json!(["result"]));
         wrapper
     };
@@ -50,9 +86,18 @@ pub fn output_schema(ret: &TypeDef) -> Map<String, Json> {
     schema
 }
 
-pub fn type_schema(def: &TypeDef) -> Map<String, Json> {
+/// The schema of one type. `output`: results may hold null anywhere (SQL NULL), so every
+/// type also admits null there.
+pub fn type_schema(def: &TypeDef, output: bool) -> Map<String, Json> {
     let mut s = Map::new();
-    s.insert("type".into(), json!(def.ty.as_str()));
+    let mut types = vec![json!(def.ty.as_str())];
+    if def.masked && def.ty != DataType::String {
+        types.push(json!("string"));
+    }
+    if output {
+        types.push(json!("null"));
+    }
+    s.insert("type".into(), if types.len() == 1 { types.remove(0) } else { Json::Array(types) });
     if let Some(d) = &def.description {
         s.insert("description".into(), json!(d));
     }
@@ -102,10 +147,10 @@ pub fn type_schema(def: &TypeDef) -> Map<String, Json> {
         s.insert("uniqueItems".into(), json!(u));
     }
     if let Some(items) = &def.items {
-        s.insert("items".into(), Json::Object(type_schema(items)));
+        s.insert("items".into(), Json::Object(type_schema(items, output)));
     }
     if let Some(props) = &def.properties {
-        let m: Map<String, Json> = props.iter().map(|(k, v)| (k.clone(), Json::Object(type_schema(v)))).collect();
+        let m: Map<String, Json> = props.iter().map(|(k, v)| (k.clone(), Json::Object(type_schema(v, output)))).collect();
         s.insert("properties".into(), Json::Object(m));
     }
     if let Some(r) = &def.required {
