@@ -4,8 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use common::HttpServer;
 
 use serde_json::{Value as Json, json};
 
@@ -24,7 +25,12 @@ fn inventory() -> tempfile::TempDir {
 fn sdk_check(target: &[&str], mode: &str) -> Json {
     let script = common::repo_root().join("tests/clients/sdk_check.py");
     let out = Command::new(python()).arg(script).args(target).args(["--mode", mode]).output().expect("python runs");
-    assert!(out.status.success(), "sdk_check failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sdk_check failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
@@ -37,13 +43,20 @@ fn assert_inventory(o: &Json, mode: &str) {
     assert_eq!(o["list_items"]["texts"].as_array().unwrap().len(), 4);
     assert_eq!(o["list_items"]["structured"]["result"][3]["price"], Json::Null);
     assert_eq!(o["bad_argument"]["isError"], true);
-    assert_eq!(o["bad_argument"]["texts"][0], "Error executing tool get_item: Error validating parameter 'item_id': Value must be >= 1.0");
+    assert_eq!(
+        o["bad_argument"]["texts"][0],
+        "Error executing tool get_item: Error validating parameter 'item_id': Value must be >= 1.0"
+    );
     assert_eq!(o["unknown_tool"], json!({"texts": ["Unknown tool: nope"], "structured": null, "isError": true}));
     assert_eq!(o["resources"], json!(["inventory://categories"]));
     assert_eq!(o["templates"], json!(["inventory://items/{item_id}"]));
     assert_eq!(o["read_template"][0]["text"], "{\n  \"id\": 5,\n  \"label\": \"item 5\"\n}");
     assert_eq!(o["read_static"][0]["mimeType"], "application/json");
-    assert!(o["read_unknown"].as_str().unwrap().contains("Unknown resource: inventory://nothing"), "{}", o["read_unknown"]);
+    assert!(
+        o["read_unknown"].as_str().unwrap().contains("Unknown resource: inventory://nothing"),
+        "{}",
+        o["read_unknown"]
+    );
     assert_eq!(o["prompts"], json!(["restock"]));
     assert_eq!(o["prompt"][1], json!(["user", "Plan a restock of veg items with a budget of 100."]));
     assert_eq!(o["progress"], json!([[0.0, 1.0], [1.0, 1.0]]), "{mode}: progress notifications");
@@ -61,42 +74,6 @@ fn stdio_legacy_and_discover_modes() {
     let auto = sdk_check(&["--stdio", &cmd], "auto");
     assert_inventory(&auto, "auto");
     assert_eq!(auto["protocol_version"], "2026-07-28");
-}
-
-/// `mxcp serve` over HTTP on a free port; the address is read from its stderr.
-pub struct HttpServer {
-    child: Child,
-    pub url: String,
-}
-
-impl HttpServer {
-    pub fn start(dir: &std::path::Path, extra: &[&str]) -> HttpServer {
-        let mut child = common::mxcp(dir)
-            .args(["serve", "--transport", "streamable-http", "--port", "0"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mxcp serve starts");
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let url = loop {
-            let line = lines.next().expect("server printed its address").expect("stderr");
-            if let Some(rest) = line.split(" at ").nth(1).filter(|_| line.contains("serving MCP")) {
-                break rest.trim().to_string();
-            }
-        };
-        // keep draining stderr so the server never blocks on a full pipe
-        std::thread::spawn(move || for _ in lines {});
-        HttpServer { child, url }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

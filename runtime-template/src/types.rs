@@ -28,7 +28,9 @@ pub fn coerce(def: &TypeDef, value: &Json) -> Result<Json, String> {
             // an integral number stays an integer (`100`, not `100.0`, in templates and JSON)
             match to_i64(value) {
                 Some(i) if !matches!(value, Json::String(s) if s.contains(['.', 'e', 'E'])) => Json::from(i),
-                _ => serde_json::Number::from_f64(x).map(Json::Number).ok_or_else(|| "Expected a finite number".to_string())?,
+                _ => serde_json::Number::from_f64(x)
+                    .map(Json::Number)
+                    .ok_or_else(|| "Expected a finite number".to_string())?,
             }
         }
         DataType::Integer => {

@@ -6,7 +6,9 @@
 // but part of the revisions up to 2025-11-25 that clients still speak.
 #![allow(deprecated)]
 
+mod gate;
 pub mod schema;
+mod stdio;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -90,10 +92,16 @@ pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerErro
 }
 
 async fn serve_stdio(state: Arc<State>) -> Result<(), ServerError> {
-    let running =
-        Handler::new(state).serve(rmcp::transport::stdio()).await.map_err(|e| ServerError::Start(e.to_string()))?;
-    let _ = running.waiting().await;
-    Ok(())
+    stdio::run(|input, output| async move {
+        match Handler::new(state).serve((input, output)).await {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(e) => eprintln!("mxcp: the MCP session ended: {e}"),
+        }
+    })
+    .await
+    .map_err(|e| ServerError::Start(e.to_string()))
 }
 
 async fn serve_http(state: Arc<State>, opts: &ServeOptions) -> Result<(), ServerError> {
@@ -120,7 +128,10 @@ async fn serve_http(state: Arc<State>, opts: &ServeOptions) -> Result<(), Server
         LocalSessionManager::default().into(),
         config,
     );
-    let app = axum::Router::new().nest_service("/mcp", service);
+    let limit = opts.max_request_bytes;
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(move |req, next| gate_http(req, next, limit)));
     let addr = format!("{}:{}", opts.host, opts.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -140,6 +151,34 @@ async fn serve_http(state: Arc<State>, opts: &ServeOptions) -> Result<(), Server
         })
         .await
         .map_err(|e| ServerError::Start(e.to_string()))
+}
+
+/// Malformed JSON-RPC posted over HTTP is answered with a JSON-RPC error (400), like on stdio,
+/// before rmcp sees it; a body over the limit gets 413.
+async fn gate_http(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    limit: usize,
+) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    if req.method() != axum::http::Method::POST {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let reply = gate::error(Json::Null, -32600, format!("Invalid Request: message larger than {limit} bytes"));
+            return (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], reply.to_string())
+                .into_response();
+        }
+    };
+    if let Err(reply) = gate::check(&String::from_utf8_lossy(&bytes)) {
+        return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], reply.to_string())
+            .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 async fn shutdown_signal() {

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::endpoint::{DataType, Format, Param, PolicyAction, Policies, TypeDef};
+use crate::endpoint::{DataType, Format, Param, Policies, PolicyAction, TypeDef};
 
 pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
@@ -60,7 +60,8 @@ pub fn output_schema(ret: &TypeDef, policies: &Policies) -> Map<String, Json> {
                     }
                 }
                 PolicyAction::FilterSensitiveFields => {
-                    let sensitive: Vec<String> = obj.properties.iter().flatten().filter(|(_, p)| p.sensitive).map(|(k, _)| k.clone()).collect();
+                    let sensitive: Vec<String> =
+                        obj.properties.iter().flatten().filter(|(_, p)| p.sensitive).map(|(k, _)| k.clone()).collect();
                     if let Some(req) = obj.required.as_mut() {
                         req.retain(|r| !sensitive.contains(r));
                     }
@@ -150,7 +151,8 @@ pub fn type_schema(def: &TypeDef, output: bool) -> Map<String, Json> {
         s.insert("items".into(), Json::Object(type_schema(items, output)));
     }
     if let Some(props) = &def.properties {
-        let m: Map<String, Json> = props.iter().map(|(k, v)| (k.clone(), Json::Object(type_schema(v, output)))).collect();
+        let m: Map<String, Json> =
+            props.iter().map(|(k, v)| (k.clone(), Json::Object(type_schema(v, output)))).collect();
         s.insert("properties".into(), Json::Object(m));
     }
     if let Some(r) = &def.required {

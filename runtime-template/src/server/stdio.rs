@@ -1,0 +1,141 @@
+//! The stdio transport, with a gate in front of rmcp: every incoming line is checked first, so
+//! malformed JSON-RPC gets a proper error reply instead of ending the session, and the
+//! protocol is written to a private copy of fd 1 while fd 1 itself is pointed at stderr
+//! (a stray `print` from an extension can then never corrupt the protocol stream).
+
+use std::os::fd::FromRawFd;
+
+use serde_json::Value as Json;
+
+use super::gate::{check, error};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// Larger messages are refused (and skipped) rather than buffered without bound.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The original stdout for the protocol; fd 1 now points at stderr.
+fn take_stdout() -> std::io::Result<std::fs::File> {
+    // SAFETY: plain descriptor duplication on fds this process owns.
+    unsafe {
+        let proto = libc::dup(1);
+        if proto < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if libc::dup2(2, 1) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(std::fs::File::from_raw_fd(proto))
+    }
+}
+
+/// Runs `serve` with gated stdin and the protected stdout until stdin closes.
+pub async fn run<F, Fut>(serve: F) -> std::io::Result<()>
+where
+    F: FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut proto_out = tokio::fs::File::from_std(take_stdout()?);
+    let (mut to_server, server_in) = tokio::io::duplex(1 << 20);
+    let (server_out, from_server) = tokio::io::duplex(1 << 20);
+    let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+
+    // writer: whole lines from rmcp and from the gate, never interleaved
+    let writer = tokio::spawn(async move {
+        let mut lines = BufReader::new(from_server).lines();
+        loop {
+            let line = tokio::select! {
+                l = lines.next_line() => match l { Ok(Some(l)) => l, _ => break },
+                Some(e) = errors_rx.recv() => e,
+            };
+            if proto_out.write_all(format!("{line}\n").as_bytes()).await.is_err() || proto_out.flush().await.is_err() {
+                break;
+            }
+        }
+        // replies to the last requests may still be queued
+        while let Ok(e) = errors_rx.try_recv() {
+            let _ = proto_out.write_all(format!("{e}\n").as_bytes()).await;
+        }
+        let _ = proto_out.flush().await;
+    });
+
+    // gate: stdin → checks → rmcp
+    let gate = tokio::spawn(async move {
+        let mut input = BufReader::new(tokio::io::stdin());
+        loop {
+            let line = match read_line(&mut input).await {
+                Ok(Some(Line::Text(l))) => l,
+                Ok(Some(Line::TooLong)) => {
+                    let reply = error(
+                        Json::Null,
+                        -32600,
+                        format!("Invalid Request: message larger than {MAX_MESSAGE_BYTES} bytes"),
+                    );
+                    let _ = errors_tx.send(reply.to_string());
+                    continue;
+                }
+                Ok(None) | Err(_) => break,
+            };
+            match check(&line) {
+                Ok(true) => {
+                    if to_server.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(false) => {}
+                Err(reply) => {
+                    let _ = errors_tx.send(reply.to_string());
+                }
+            }
+        }
+        // stdin closed: rmcp sees the end of its input and stops
+        drop(to_server);
+    });
+
+    serve(server_in, server_out).await;
+    gate.abort();
+    let _ = writer.await;
+    Ok(())
+}
+
+enum Line {
+    Text(String),
+    /// Longer than the limit; the rest of it was skipped.
+    TooLong,
+}
+
+/// One line of at most `MAX_MESSAGE_BYTES`, without its newline; `None` at the end of input.
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::io::Result<Option<Line>> {
+    let mut buf = Vec::new();
+    let mut too_long = false;
+    loop {
+        let chunk = input.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok(match (buf.is_empty(), too_long) {
+                (true, false) => None,
+                (_, true) => Some(Line::TooLong),
+                _ => Some(Line::Text(String::from_utf8_lossy(&buf).into_owned())),
+            });
+        }
+        let (part, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], i + 1),
+            None => (chunk, chunk.len()),
+        };
+        if !too_long {
+            if buf.len() + part.len() > MAX_MESSAGE_BYTES {
+                too_long = true;
+                buf = Vec::new();
+            } else {
+                buf.extend_from_slice(part);
+            }
+        }
+        let ended = done > part.len();
+        input.consume(done);
+        if ended {
+            return Ok(Some(if too_long {
+                Line::TooLong
+            } else {
+                Line::Text(String::from_utf8_lossy(&buf).into_owned())
+            }));
+        }
+    }
+}
