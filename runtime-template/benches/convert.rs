@@ -21,8 +21,7 @@ fn main() {
     let mut bytes = 0;
     for _ in 0..7 {
         let start = Instant::now();
-        let result = db.query(sql, &Map::new(), &|_| None).expect("query");
-        let text = serde_json::to_vec(&result.into_json()).expect("json");
+        let text = db.query_json(sql, &Map::new(), &|_| None).expect("query").json;
         let secs = start.elapsed().as_secs_f64();
         bytes = text.len();
         best = best.min(secs);

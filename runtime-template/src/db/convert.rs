@@ -1,14 +1,17 @@
-//! DuckDB results (Arrow record batches) to JSON, column by column.
+//! DuckDB results (Arrow record batches) written straight to JSON text, cell by cell, with no
+//! intermediate values: the one converter every result goes through.
 //!
 //! Choices: integers of every width and DECIMALs are exact JSON numbers; DOUBLE NaN/Inf become
 //! null; DATE is `YYYY-MM-DD`, TIME `HH:MM:SS[.ffffff]`, TIMESTAMP ISO 8601 and TIMESTAMPTZ with
 //! `+00:00`; INTERVAL an ISO 8601 duration keeping months apart from days (`P1M3DT4H`); UUID the
 //! usual text; BLOB the text when the bytes are valid UTF-8, else base64; ENUM its label; JSON
-//! columns are parsed; MAP becomes an object with its keys as text; NULL is null everywhere.
+//! columns are embedded as JSON; MAP becomes an object with its keys as text; NULL is null.
+
+use std::io::Write as _;
 
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveTime, Timelike};
-use duckdb::arrow::array::{Array, ArrayRef, AsArray};
+use duckdb::arrow::array::{Array, ArrayRef, AsArray, StructArray};
 use duckdb::arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal128Type, Decimal256Type, DurationMicrosecondType, DurationMillisecondType,
     DurationNanosecondType, DurationSecondType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
@@ -17,167 +20,246 @@ use duckdb::arrow::datatypes::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
     UInt16Type, UInt32Type, UInt64Type,
 };
-use serde_json::{Map, Number, Value as Json};
 
 use super::SqlType;
 
-/// Converts one column (all rows of `array`), appending to `out`.
-#[allow(unused_braces)] // rustfmt wraps long `each!` bodies in braces
-pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
-    let n = array.len();
-    out.reserve(n);
-    macro_rules! each {
-        ($arr:expr, |$v:ident| $e:expr) => {{
-            let a = $arr;
-            for i in 0..n {
-                out.push(if a.is_null(i) {
-                    Json::Null
-                } else {
-                    let $v = a.value(i);
-                    $e
-                });
+/// Writes the JSON of cell `i` of one column.
+type Cell<'a> = Box<dyn Fn(usize, &mut Vec<u8>) + 'a>;
+
+/// Appends each row of `batch` as a JSON object (`{"col": value, ...}`), comma-separated,
+/// continuing after `*rows` rows already written.
+pub fn write_rows(batch: &StructArray, columns: &[(String, SqlType)], out: &mut Vec<u8>, rows: &mut usize) {
+    let keys: Vec<Vec<u8>> = columns.iter().map(|(name, _)| key(name)).collect();
+    let cells: Vec<Cell> = columns.iter().enumerate().map(|(i, (_, ty))| cell(batch.column(i).as_ref(), ty)).collect();
+    out.reserve(batch.len() * columns.len() * 16);
+    for row in 0..batch.len() {
+        if *rows > 0 {
+            out.push(b',');
+        }
+        *rows += 1;
+        out.push(b'{');
+        for (c, (k, write)) in keys.iter().zip(&cells).enumerate() {
+            if c > 0 {
+                out.push(b',');
             }
-        }};
+            out.extend_from_slice(k);
+            write(row, out);
+        }
+        out.push(b'}');
     }
+}
+
+/// `"name":`, escaped once per batch.
+fn key(name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + 3);
+    string(name, &mut k);
+    k.push(b':');
+    k
+}
+
+fn string(s: &str, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+macro_rules! cells {
+    ($arr:expr, |$v:ident, $out:ident| $body:expr) => {{
+        let a = $arr;
+        Box::new(move |i: usize, $out: &mut Vec<u8>| {
+            if a.is_null(i) {
+                $out.extend_from_slice(b"null");
+            } else {
+                let $v = a.value(i);
+                $body
+            }
+        })
+    }};
+}
+
+fn integer(v: impl itoa::Integer, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+fn float(v: f64, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// FLOAT printed with its own shortest form, so 0.1 stays 0.1 rather than 0.10000000149.
+fn float32(v: f32, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn text(s: String, out: &mut Vec<u8>) {
+    string(&s, out);
+}
+
+#[allow(unused_braces)] // rustfmt wraps long closure bodies in braces
+fn cell<'a>(array: &'a dyn Array, ty: &SqlType) -> Cell<'a> {
     match array.data_type() {
-        DataType::Null => out.extend(std::iter::repeat_n(Json::Null, n)),
-        DataType::Boolean => each!(array.as_boolean(), |v| Json::Bool(v)),
-        DataType::Int8 => each!(array.as_primitive::<Int8Type>(), |v| Json::from(v)),
-        DataType::Int16 => each!(array.as_primitive::<Int16Type>(), |v| Json::from(v)),
-        DataType::Int32 => each!(array.as_primitive::<Int32Type>(), |v| Json::from(v)),
-        DataType::Int64 => each!(array.as_primitive::<Int64Type>(), |v| Json::from(v)),
-        DataType::UInt8 => each!(array.as_primitive::<UInt8Type>(), |v| Json::from(v)),
-        DataType::UInt16 => each!(array.as_primitive::<UInt16Type>(), |v| Json::from(v)),
-        DataType::UInt32 => each!(array.as_primitive::<UInt32Type>(), |v| Json::from(v)),
-        DataType::UInt64 => each!(array.as_primitive::<UInt64Type>(), |v| Json::from(v)),
-        DataType::Float16 => each!(array.as_primitive::<Float16Type>(), |v| float_text(f32::from(v))),
-        DataType::Float32 => each!(array.as_primitive::<Float32Type>(), |v| float_text(v)),
-        DataType::Float64 => each!(array.as_primitive::<Float64Type>(), |v| float(v)),
+        DataType::Null => Box::new(|_, out: &mut Vec<u8>| out.extend_from_slice(b"null")),
+        DataType::Boolean => {
+            cells!(array.as_boolean(), |v, out| out.extend_from_slice(if v { b"true" } else { b"false" }))
+        }
+        DataType::Int8 => cells!(array.as_primitive::<Int8Type>(), |v, out| integer(v, out)),
+        DataType::Int16 => cells!(array.as_primitive::<Int16Type>(), |v, out| integer(v, out)),
+        DataType::Int32 => cells!(array.as_primitive::<Int32Type>(), |v, out| integer(v, out)),
+        DataType::Int64 => cells!(array.as_primitive::<Int64Type>(), |v, out| integer(v, out)),
+        DataType::UInt8 => cells!(array.as_primitive::<UInt8Type>(), |v, out| integer(v, out)),
+        DataType::UInt16 => cells!(array.as_primitive::<UInt16Type>(), |v, out| integer(v, out)),
+        DataType::UInt32 => cells!(array.as_primitive::<UInt32Type>(), |v, out| integer(v, out)),
+        DataType::UInt64 => cells!(array.as_primitive::<UInt64Type>(), |v, out| integer(v, out)),
+        DataType::Float16 => cells!(array.as_primitive::<Float16Type>(), |v, out| float32(f32::from(v), out)),
+        DataType::Float32 => cells!(array.as_primitive::<Float32Type>(), |v, out| float32(v, out)),
+        DataType::Float64 => cells!(array.as_primitive::<Float64Type>(), |v, out| float(v, out)),
         // DuckDB hands UHUGEINT over as the bits of a signed 128-bit integer
         DataType::Decimal128(_, _) if *ty == SqlType::UHugeInt => {
-            each!(array.as_primitive::<Decimal128Type>(), |v| decimal(&(v as u128).to_string(), 0))
+            cells!(array.as_primitive::<Decimal128Type>(), |v, out| integer(v as u128, out))
         }
         DataType::Decimal128(_, scale) => {
             let scale = *scale;
-            each!(array.as_primitive::<Decimal128Type>(), |v| decimal(&v.to_string(), scale))
+            cells!(array.as_primitive::<Decimal128Type>(), |v, out| decimal(itoa::Buffer::new().format(v), scale, out))
         }
         DataType::Decimal256(_, scale) => {
             let scale = *scale;
-            each!(array.as_primitive::<Decimal256Type>(), |v| decimal(&v.to_string(), scale))
+            cells!(array.as_primitive::<Decimal256Type>(), |v, out| decimal(&v.to_string(), scale, out))
         }
-        DataType::Utf8 => strings(array.as_string::<i32>().iter(), ty, out),
-        DataType::LargeUtf8 => strings(array.as_string::<i64>().iter(), ty, out),
-        DataType::Utf8View => strings(array.as_string_view().iter(), ty, out),
-        DataType::Binary => each!(array.as_binary::<i32>(), |v| blob(v)),
-        DataType::LargeBinary => each!(array.as_binary::<i64>(), |v| blob(v)),
-        DataType::BinaryView => each!(array.as_binary_view(), |v| blob(v)),
+        DataType::Utf8 => strings(array.as_string::<i32>(), ty),
+        DataType::LargeUtf8 => strings(array.as_string::<i64>(), ty),
+        DataType::Utf8View => {
+            let json = *ty == SqlType::Json;
+            cells!(array.as_string_view(), |v, out| json_or_string(v, json, out))
+        }
+        DataType::Binary => cells!(array.as_binary::<i32>(), |v, out| blob(v, out)),
+        DataType::LargeBinary => cells!(array.as_binary::<i64>(), |v, out| blob(v, out)),
+        DataType::BinaryView => cells!(array.as_binary_view(), |v, out| blob(v, out)),
         DataType::FixedSizeBinary(16) if *ty == SqlType::Uuid => {
-            each!(array.as_fixed_size_binary(), |v| uuid(v))
+            cells!(array.as_fixed_size_binary(), |v, out| uuid(v, out))
         }
-        DataType::FixedSizeBinary(_) => each!(array.as_fixed_size_binary(), |v| blob(v)),
-        DataType::Date32 => each!(array.as_primitive::<Date32Type>(), |v| date_from_days(v as i64)),
-        DataType::Date64 => each!(array.as_primitive::<Date64Type>(), |v| date_from_days(v.div_euclid(86_400_000))),
+        DataType::FixedSizeBinary(_) => cells!(array.as_fixed_size_binary(), |v, out| blob(v, out)),
+        DataType::Date32 => cells!(array.as_primitive::<Date32Type>(), |v, out| date(v as i64, out)),
+        DataType::Date64 => cells!(array.as_primitive::<Date64Type>(), |v, out| date(v.div_euclid(86_400_000), out)),
         DataType::Time32(TimeUnit::Second) => {
-            each!(array.as_primitive::<Time32SecondType>(), |v| time(v as i64 * 1_000_000_000))
+            cells!(array.as_primitive::<Time32SecondType>(), |v, out| time(v as i64 * 1_000_000_000, out))
         }
-        DataType::Time32(_) => each!(array.as_primitive::<Time32MillisecondType>(), |v| time(v as i64 * 1_000_000)),
+        DataType::Time32(_) => {
+            cells!(array.as_primitive::<Time32MillisecondType>(), |v, out| time(v as i64 * 1_000_000, out))
+        }
         DataType::Time64(TimeUnit::Microsecond) => {
-            each!(array.as_primitive::<Time64MicrosecondType>(), |v| time(v * 1_000))
+            cells!(array.as_primitive::<Time64MicrosecondType>(), |v, out| time(v * 1_000, out))
         }
-        DataType::Time64(_) => each!(array.as_primitive::<Time64NanosecondType>(), |v| time(v)),
+        DataType::Time64(_) => cells!(array.as_primitive::<Time64NanosecondType>(), |v, out| time(v, out)),
         DataType::Timestamp(unit, tz) => {
             let utc = tz.is_some() || *ty == SqlType::TimestampTz;
             match unit {
                 TimeUnit::Second => {
-                    each!(array.as_primitive::<TimestampSecondType>(), |v| timestamp(v as i128 * 1_000_000_000, utc))
+                    cells!(array.as_primitive::<TimestampSecondType>(), |v, out| timestamp(
+                        v as i128 * 1_000_000_000,
+                        utc,
+                        out
+                    ))
                 }
                 TimeUnit::Millisecond => {
-                    each!(array.as_primitive::<TimestampMillisecondType>(), |v| {
-                        timestamp(v as i128 * 1_000_000, utc)
-                    })
+                    cells!(array.as_primitive::<TimestampMillisecondType>(), |v, out| timestamp(
+                        v as i128 * 1_000_000,
+                        utc,
+                        out
+                    ))
                 }
                 TimeUnit::Microsecond => {
-                    each!(array.as_primitive::<TimestampMicrosecondType>(), |v| timestamp(v as i128 * 1_000, utc))
+                    cells!(array.as_primitive::<TimestampMicrosecondType>(), |v, out| timestamp(
+                        v as i128 * 1_000,
+                        utc,
+                        out
+                    ))
                 }
                 TimeUnit::Nanosecond => {
-                    each!(array.as_primitive::<TimestampNanosecondType>(), |v| timestamp(v as i128, utc))
+                    cells!(array.as_primitive::<TimestampNanosecondType>(), |v, out| timestamp(v as i128, utc, out))
                 }
             }
         }
         DataType::Interval(IntervalUnit::MonthDayNano) => {
-            each!(array.as_primitive::<IntervalMonthDayNanoType>(), |v| {
-                interval(v.months as i64, v.days as i64, v.nanoseconds)
+            cells!(array.as_primitive::<IntervalMonthDayNanoType>(), |v, out| {
+                text(interval(v.months as i64, v.days as i64, v.nanoseconds), out)
             })
         }
-        DataType::Interval(IntervalUnit::DayTime) => {
-            each!(array.as_primitive::<IntervalDayTimeType>(), |v| interval(
-                0,
-                v.days as i64,
-                v.milliseconds as i64 * 1_000_000
-            ))
-        }
+        DataType::Interval(IntervalUnit::DayTime) => cells!(array.as_primitive::<IntervalDayTimeType>(), |v, out| {
+            text(interval(0, v.days as i64, v.milliseconds as i64 * 1_000_000), out)
+        }),
         DataType::Interval(IntervalUnit::YearMonth) => {
-            each!(array.as_primitive::<IntervalYearMonthType>(), |v| interval(v as i64, 0, 0))
+            cells!(array.as_primitive::<IntervalYearMonthType>(), |v, out| text(interval(v as i64, 0, 0), out))
         }
-        DataType::Duration(TimeUnit::Second) => {
-            each!(array.as_primitive::<DurationSecondType>(), |v| interval(0, 0, v * 1_000_000_000))
-        }
-        DataType::Duration(TimeUnit::Millisecond) => {
-            each!(array.as_primitive::<DurationMillisecondType>(), |v| { interval(0, 0, v * 1_000_000) })
-        }
-        DataType::Duration(TimeUnit::Microsecond) => {
-            each!(array.as_primitive::<DurationMicrosecondType>(), |v| { interval(0, 0, v * 1_000) })
-        }
-        DataType::Duration(TimeUnit::Nanosecond) => {
-            each!(array.as_primitive::<DurationNanosecondType>(), |v| interval(0, 0, v))
+        DataType::Duration(unit) => {
+            let scale: i64 = match unit {
+                TimeUnit::Second => 1_000_000_000,
+                TimeUnit::Millisecond => 1_000_000,
+                TimeUnit::Microsecond => 1_000,
+                TimeUnit::Nanosecond => 1,
+            };
+            match unit {
+                TimeUnit::Second => {
+                    cells!(array.as_primitive::<DurationSecondType>(), |v, out| text(interval(0, 0, v * scale), out))
+                }
+                TimeUnit::Millisecond => {
+                    cells!(array.as_primitive::<DurationMillisecondType>(), |v, out| text(
+                        interval(0, 0, v * scale),
+                        out
+                    ))
+                }
+                TimeUnit::Microsecond => {
+                    cells!(array.as_primitive::<DurationMicrosecondType>(), |v, out| text(
+                        interval(0, 0, v * scale),
+                        out
+                    ))
+                }
+                TimeUnit::Nanosecond => {
+                    cells!(array.as_primitive::<DurationNanosecondType>(), |v, out| text(interval(0, 0, v), out))
+                }
+            }
         }
         DataType::List(_) => {
             let a = array.as_list::<i32>();
-            lists(
-                array,
-                a.values(),
-                a.value_offsets().windows(2).map(|w| (w[0] as usize, w[1] as usize)),
-                child_type(ty),
-                out,
-            )
+            let offsets = a.value_offsets();
+            list(array, a.values(), child_type(ty), move |i| (offsets[i] as usize, offsets[i + 1] as usize))
         }
         DataType::LargeList(_) => {
             let a = array.as_list::<i64>();
-            lists(
-                array,
-                a.values(),
-                a.value_offsets().windows(2).map(|w| (w[0] as usize, w[1] as usize)),
-                child_type(ty),
-                out,
-            )
+            let offsets = a.value_offsets();
+            list(array, a.values(), child_type(ty), move |i| (offsets[i] as usize, offsets[i + 1] as usize))
         }
         DataType::FixedSizeList(_, size) => {
             let a = array.as_fixed_size_list();
-            let size = *size as usize;
-            let offset = a.offset();
-            lists(
-                array,
-                a.values(),
-                (0..n).map(|i| ((offset + i) * size, (offset + i + 1) * size)),
-                child_type(ty),
-                out,
-            )
+            let (size, offset) = (*size as usize, a.offset());
+            list(array, a.values(), child_type(ty), move |i| ((offset + i) * size, (offset + i + 1) * size))
         }
         DataType::Struct(fields) => {
             let a = array.as_struct();
-            let mut columns: Vec<std::vec::IntoIter<Json>> = Vec::with_capacity(fields.len());
-            for (i, f) in fields.iter().enumerate() {
-                let mut values = Vec::with_capacity(n);
-                column(a.column(i).as_ref(), &field_type(ty, f.name()), &mut values);
-                columns.push(values.into_iter());
-            }
-            for i in 0..n {
-                let mut m = Map::with_capacity(fields.len());
-                for (f, col) in fields.iter().zip(columns.iter_mut()) {
-                    m.insert(f.name().clone(), col.next().unwrap_or(Json::Null));
+            let parts: Vec<(Vec<u8>, Cell)> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (key(f.name()), cell(a.column(i).as_ref(), &field_type(ty, f.name()))))
+                .collect();
+            Box::new(move |i, out: &mut Vec<u8>| {
+                if array.is_null(i) {
+                    out.extend_from_slice(b"null");
+                    return;
                 }
-                out.push(if array.is_null(i) { Json::Null } else { Json::Object(m) });
-            }
+                out.push(b'{');
+                for (n, (k, write)) in parts.iter().enumerate() {
+                    if n > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(k);
+                    write(i, out);
+                }
+                out.push(b'}');
+            })
         }
         DataType::Map(_, _) => {
             let a = array.as_map();
@@ -185,57 +267,109 @@ pub fn column(array: &dyn Array, ty: &SqlType, out: &mut Vec<Json>) {
                 SqlType::Map(k, v) => ((**k).clone(), (**v).clone()),
                 _ => (SqlType::Unknown, SqlType::Unknown),
             };
-            let mut keys = Vec::new();
-            column(a.keys().as_ref(), &key_ty, &mut keys);
-            let mut values = Vec::new();
-            column(a.values().as_ref(), &value_ty, &mut values);
+            let keys = cell(a.keys().as_ref(), &key_ty);
+            let values = cell(a.values().as_ref(), &value_ty);
             let offsets = a.value_offsets();
-            for i in 0..n {
+            Box::new(move |i, out: &mut Vec<u8>| {
                 if array.is_null(i) {
-                    out.push(Json::Null);
-                    continue;
+                    out.extend_from_slice(b"null");
+                    return;
                 }
-                let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
-                let mut m = Map::with_capacity(end - start);
-                for j in start..end {
-                    let key = match &keys[j] {
-                        Json::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    m.insert(key, std::mem::take(&mut values[j]));
+                out.push(b'{');
+                let mut k = Vec::new();
+                for (n, j) in (offsets[i] as usize..offsets[i + 1] as usize).enumerate() {
+                    if n > 0 {
+                        out.push(b',');
+                    }
+                    // keys of any type become object keys: their JSON text, quoted when it is not a string
+                    k.clear();
+                    keys(j, &mut k);
+                    if k.first() == Some(&b'"') {
+                        out.extend_from_slice(&k);
+                    } else {
+                        string(&String::from_utf8_lossy(&k), out);
+                    }
+                    out.push(b':');
+                    values(j, out);
                 }
-                out.push(Json::Object(m));
-            }
+                out.push(b'}');
+            })
         }
         DataType::Dictionary(_, _) => {
             let a = array.as_any_dictionary();
-            let mut values = Vec::new();
-            column(a.values().as_ref(), &SqlType::Varchar, &mut values);
-            for (i, k) in a.normalized_keys().into_iter().enumerate() {
-                out.push(if array.is_null(i) { Json::Null } else { values.get(k).cloned().unwrap_or(Json::Null) });
-            }
+            let keys = a.normalized_keys();
+            let values = cell(a.values().as_ref(), &SqlType::Varchar);
+            Box::new(move |i, out: &mut Vec<u8>| {
+                if array.is_null(i) {
+                    out.extend_from_slice(b"null");
+                } else {
+                    values(keys[i], out);
+                }
+            })
         }
         DataType::Union(_, _) => {
             let a = array.as_union();
-            for i in 0..n {
-                let mut one = Vec::with_capacity(1);
-                column(a.value(i).as_ref(), &SqlType::Unknown, &mut one);
-                out.push(one.pop().unwrap_or(Json::Null));
-            }
+            Box::new(move |i, out: &mut Vec<u8>| {
+                let member: ArrayRef = a.value(i);
+                cell(member.as_ref(), &SqlType::Unknown)(0, out);
+            })
         }
         _ => {
-            // Any type this build does not know: its Arrow text form.
+            // any type this build does not know: its Arrow text form
             let options = duckdb::arrow::util::display::FormatOptions::default();
             match duckdb::arrow::util::display::ArrayFormatter::try_new(array, &options) {
-                Ok(f) => {
-                    for i in 0..n {
-                        out.push(if array.is_null(i) { Json::Null } else { Json::String(f.value(i).to_string()) });
+                Ok(f) => Box::new(move |i, out: &mut Vec<u8>| {
+                    if array.is_null(i) {
+                        out.extend_from_slice(b"null");
+                    } else {
+                        text(f.value(i).to_string(), out);
                     }
-                }
-                Err(_) => out.extend(std::iter::repeat_n(Json::Null, n)),
+                }),
+                Err(_) => Box::new(|_, out: &mut Vec<u8>| out.extend_from_slice(b"null")),
             }
         }
     }
+}
+
+fn strings<'a, O: duckdb::arrow::array::OffsetSizeTrait>(
+    a: &'a duckdb::arrow::array::GenericStringArray<O>,
+    ty: &SqlType,
+) -> Cell<'a> {
+    let json = *ty == SqlType::Json;
+    cells!(a, |v, out| json_or_string(v, json, out))
+}
+
+/// A JSON-typed column is embedded as JSON when it parses, else kept as a string.
+fn json_or_string(s: &str, json: bool, out: &mut Vec<u8>) {
+    if json && serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok() {
+        out.extend_from_slice(s.trim().as_bytes());
+    } else {
+        string(s, out);
+    }
+}
+
+fn list<'a>(
+    array: &'a dyn Array,
+    values: &'a ArrayRef,
+    child: SqlType,
+    range: impl Fn(usize) -> (usize, usize) + 'a,
+) -> Cell<'a> {
+    let item = cell(values.as_ref(), &child);
+    Box::new(move |i, out: &mut Vec<u8>| {
+        if array.is_null(i) {
+            out.extend_from_slice(b"null");
+            return;
+        }
+        let (start, end) = range(i);
+        out.push(b'[');
+        for j in start..end.min(values.len()) {
+            if j > start {
+                out.push(b',');
+            }
+            item(j, out);
+        }
+        out.push(b']');
+    })
 }
 
 fn child_type(ty: &SqlType) -> SqlType {
@@ -254,97 +388,107 @@ fn field_type(ty: &SqlType, name: &str) -> SqlType {
     }
 }
 
-fn lists(
-    array: &dyn Array,
-    values: &ArrayRef,
-    ranges: impl Iterator<Item = (usize, usize)>,
-    child: SqlType,
-    out: &mut Vec<Json>,
-) {
-    let mut converted = Vec::with_capacity(values.len());
-    column(values.as_ref(), &child, &mut converted);
-    for (i, (start, end)) in ranges.enumerate() {
-        if array.is_null(i) {
-            out.push(Json::Null);
-        } else {
-            let end = end.min(converted.len());
-            let start = start.min(end);
-            out.push(Json::Array(converted[start..end].iter_mut().map(std::mem::take).collect()));
-        }
-    }
-}
-
-fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>, ty: &SqlType, out: &mut Vec<Json>) {
-    let parse = *ty == SqlType::Json;
-    for v in values {
-        out.push(match v {
-            None => Json::Null,
-            Some(s) if parse => serde_json::from_str(s).unwrap_or_else(|_| Json::String(s.to_string())),
-            Some(s) => Json::String(s.to_string()),
-        });
-    }
-}
-
-pub fn float(v: f64) -> Json {
-    Number::from_f64(v).map(Json::Number).unwrap_or(Json::Null)
-}
-
-/// FLOAT (f32) printed with its own shortest form, so 0.1 stays 0.1 rather than 0.10000000149.
-fn float_text(v: f32) -> Json {
-    if !v.is_finite() {
-        return Json::Null;
-    }
-    v.to_string().parse::<Number>().map(Json::Number).unwrap_or_else(|_| float(v as f64))
-}
-
 /// An unscaled integer's digits with `scale` implied decimals, as an exact JSON number.
-fn decimal(digits: &str, scale: i8) -> Json {
-    let text = if scale <= 0 {
+fn decimal(digits: &str, scale: i8, out: &mut Vec<u8>) {
+    let (neg, abs) = match digits.strip_prefix('-') {
+        Some(rest) => (true, rest.as_bytes()),
+        None => (false, digits.as_bytes()),
+    };
+    let scale = scale as usize;
+    if scale == 0 || scale > 76 || abs.len() > scale {
+        if scale == 0 || scale > 76 {
+            out.extend_from_slice(decimal_text(digits, scale as i8).as_bytes());
+            return;
+        }
+        if neg {
+            out.push(b'-');
+        }
+        let (int, frac) = abs.split_at(abs.len() - scale);
+        out.extend_from_slice(int);
+        out.push(b'.');
+        out.extend_from_slice(frac);
+    } else {
+        if neg {
+            out.push(b'-');
+        }
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', scale - abs.len()));
+        out.extend_from_slice(abs);
+    }
+}
+
+fn decimal_text(digits: &str, scale: i8) -> String {
+    if scale <= 0 {
         let mut s = digits.to_string();
         if scale < 0 && s != "0" {
             s.push_str(&"0".repeat((-scale) as usize));
         }
-        s
-    } else {
-        let scale = scale as usize;
-        let (neg, abs) = match digits.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, digits),
-        };
-        let padded =
-            if abs.len() <= scale { format!("{}{abs}", "0".repeat(scale + 1 - abs.len())) } else { abs.to_string() };
-        let (int, frac) = padded.split_at(padded.len() - scale);
-        format!("{}{int}.{frac}", if neg { "-" } else { "" })
+        return s;
+    }
+    let scale = scale as usize;
+    let (neg, abs) = match digits.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, digits),
     };
-    text.parse::<Number>().map(Json::Number).unwrap_or(Json::String(text))
+    let padded =
+        if abs.len() <= scale { format!("{}{abs}", "0".repeat(scale + 1 - abs.len())) } else { abs.to_string() };
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{}{int}.{frac}", if neg { "-" } else { "" })
 }
 
-fn blob(bytes: &[u8]) -> Json {
+fn blob(bytes: &[u8], out: &mut Vec<u8>) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => Json::String(s.to_string()),
-        Err(_) => Json::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        Ok(s) => string(s, out),
+        Err(_) => text(base64::engine::general_purpose::STANDARD.encode(bytes), out),
     }
 }
 
-fn uuid(b: &[u8]) -> Json {
+fn uuid(b: &[u8], out: &mut Vec<u8>) {
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Json::String(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+    let _ = write!(out, "\"{}-{}-{}-{}-{}\"", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
 }
 
-fn date_from_days(days: i64) -> Json {
-    match NaiveDate::from_ymd_opt(1970, 1, 1).and_then(|e| e.checked_add_signed(chrono::Duration::days(days))) {
-        Some(d) => Json::String(d.format("%Y-%m-%d").to_string()),
-        // DuckDB's infinity dates
-        None => Json::String(if days > 0 { "infinity" } else { "-infinity" }.into()),
+/// `YYYY-MM-DD` without going through chrono's format strings (hot in large results).
+fn ymd(d: NaiveDate, out: &mut Vec<u8>) {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        out.extend_from_slice(&[
+            b'0' + (y / 1000) as u8,
+            b'0' + (y / 100 % 10) as u8,
+            b'0' + (y / 10 % 10) as u8,
+            b'0' + (y % 10) as u8,
+            b'-',
+            b'0' + (m / 10) as u8,
+            b'0' + (m % 10) as u8,
+            b'-',
+            b'0' + (day / 10) as u8,
+            b'0' + (day % 10) as u8,
+        ]);
+    } else {
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
     }
 }
 
-fn time(nanos: i64) -> Json {
+fn date(days: i64, out: &mut Vec<u8>) {
+    match NaiveDate::from_ymd_opt(1970, 1, 1).and_then(|e| e.checked_add_signed(chrono::Duration::days(days))) {
+        Some(d) => {
+            out.push(b'"');
+            ymd(d, out);
+            out.push(b'"');
+        }
+        // DuckDB's infinity dates
+        None => out.extend_from_slice(if days > 0 { b"\"infinity\"" } else { b"\"-infinity\"" }),
+    }
+}
+
+fn time(nanos: i64, out: &mut Vec<u8>) {
     let secs = nanos.div_euclid(1_000_000_000);
     let frac = nanos.rem_euclid(1_000_000_000) as u32;
     match NaiveTime::from_num_seconds_from_midnight_opt(secs as u32, frac) {
-        Some(t) => Json::String(iso_time(t)),
-        None => Json::String("24:00:00".into()),
+        Some(t) => text(iso_time(t), out),
+        None => text("24:00:00".into(), out),
     }
 }
 
@@ -353,21 +497,22 @@ fn iso_time(t: NaiveTime) -> String {
     if micros == 0 { t.format("%H:%M:%S").to_string() } else { format!("{}.{micros:06}", t.format("%H:%M:%S")) }
 }
 
-fn timestamp(nanos: i128, utc: bool) -> Json {
+fn timestamp(nanos: i128, utc: bool, out: &mut Vec<u8>) {
     let secs = nanos.div_euclid(1_000_000_000) as i64;
     let frac = nanos.rem_euclid(1_000_000_000) as u32;
     match DateTime::from_timestamp(secs, frac) {
         Some(dt) => {
             let naive = dt.naive_utc();
-            let text = format!("{}T{}", naive.format("%Y-%m-%d"), iso_time(naive.time()));
-            Json::String(if utc { text + "+00:00" } else { text })
+            out.push(b'"');
+            ymd(naive.date(), out);
+            let _ = write!(out, "T{}{}\"", iso_time(naive.time()), if utc { "+00:00" } else { "" });
         }
-        None => Json::String(if nanos > 0 { "infinity" } else { "-infinity" }.into()),
+        None => out.extend_from_slice(if nanos > 0 { b"\"infinity\"" } else { b"\"-infinity\"" }),
     }
 }
 
 /// ISO 8601 duration; months and days stay apart from the clock part (`P1M3DT4H`).
-fn interval(months: i64, days: i64, nanos: i64) -> Json {
+fn interval(months: i64, days: i64, nanos: i64) -> String {
     let mut s = String::from("P");
     let (years, months) = (months / 12, months % 12);
     if years != 0 {
@@ -381,9 +526,8 @@ fn interval(months: i64, days: i64, nanos: i64) -> Json {
     }
     if nanos != 0 {
         s.push('T');
-        let neg = nanos < 0;
+        let sign = if nanos < 0 { "-" } else { "" };
         let abs = nanos.unsigned_abs();
-        let sign = if neg { "-" } else { "" };
         let hours = abs / 3_600_000_000_000;
         let minutes = abs / 60_000_000_000 % 60;
         let secs = abs / 1_000_000_000 % 60;
@@ -406,7 +550,7 @@ fn interval(months: i64, days: i64, nanos: i64) -> Json {
     if s == "P" {
         s = "PT0S".into();
     }
-    Json::String(s)
+    s
 }
 
 #[cfg(test)]
@@ -415,16 +559,16 @@ mod tests {
 
     #[test]
     fn decimals_are_exact() {
-        assert_eq!(decimal("50", 2).to_string(), "0.50");
-        assert_eq!(decimal("-5", 3).to_string(), "-0.005");
-        assert_eq!(decimal("123456789012345678901234567890", 10).to_string(), "12345678901234567890.1234567890");
-        assert_eq!(decimal("42", 0).to_string(), "42");
+        assert_eq!(decimal_text("50", 2), "0.50");
+        assert_eq!(decimal_text("-5", 3), "-0.005");
+        assert_eq!(decimal_text("123456789012345678901234567890", 10), "12345678901234567890.1234567890");
+        assert_eq!(decimal_text("42", 0), "42");
     }
 
     #[test]
     fn intervals_keep_months_apart() {
-        assert_eq!(interval(14, 3, 4 * 3_600_000_000_000 + 500_000_000), Json::String("P1Y2M3DT4H0.5S".into()));
-        assert_eq!(interval(0, 0, 0), Json::String("PT0S".into()));
-        assert_eq!(interval(1, 0, 0), Json::String("P1M".into()));
+        assert_eq!(interval(14, 3, 4 * 3_600_000_000_000 + 500_000_000), "P1Y2M3DT4H0.5S");
+        assert_eq!(interval(0, 0, 0), "PT0S");
+        assert_eq!(interval(1, 0, 0), "P1M");
     }
 }

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
-use duckdb::arrow::array::Array as _;
 use serde_json::{Map, Value as Json};
 
 pub use raw::Description;
@@ -58,6 +57,23 @@ pub struct QueryResult {
 impl QueryResult {
     pub fn into_json(self) -> Json {
         Json::Array(self.rows.into_iter().map(Json::Object).collect())
+    }
+}
+
+/// A result as JSON text (`[{...}, ...]`), as DuckDB produced it: the fast path for large
+/// results that need no further processing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonRows {
+    pub columns: Vec<(String, SqlType)>,
+    pub json: Vec<u8>,
+    pub rows: usize,
+}
+
+impl JsonRows {
+    pub fn into_result(self) -> Result<QueryResult, DbError> {
+        let rows: Vec<Map<String, Json>> = serde_json::from_slice(&self.json)
+            .map_err(|e| DbError::Sql(format!("internal error: result JSON: {e}")))?;
+        Ok(QueryResult { columns: self.columns, rows })
     }
 }
 
@@ -153,10 +169,21 @@ impl Database {
         args: &Map<String, Json>,
         types: &dyn Fn(&str) -> Option<TypeDef>,
     ) -> Result<QueryResult, DbError> {
+        self.query_json(sql, args, types)?.into_result()
+    }
+
+    /// Like [`Database::query`], the rows left as JSON text.
+    pub fn query_json(
+        &self,
+        sql: &str,
+        args: &Map<String, Json>,
+        types: &dyn Fn(&str) -> Option<TypeDef>,
+    ) -> Result<JsonRows, DbError> {
         let conn = self.pool.take();
         // A panic inside the duckdb crate must not lose the pooled connection or the caller's
         // thread: the connection is discarded and replaced.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_query(&conn.0, sql, args, types)));
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_query_json(&conn.0, sql, args, types)));
         match outcome {
             Ok(result) => {
                 self.pool.give(conn.0);
@@ -194,12 +221,13 @@ impl Database {
     }
 }
 
-fn run_query(
+/// Runs a statement and writes its rows as a JSON array.
+fn run_query_json(
     conn: &duckdb::Connection,
     sql: &str,
     args: &Map<String, Json>,
     types: &dyn Fn(&str) -> Option<TypeDef>,
-) -> Result<QueryResult, DbError> {
+) -> Result<JsonRows, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
     for i in 1..=stmt.parameter_count() {
         let name = stmt.parameter_name(i)?;
@@ -209,32 +237,18 @@ fn run_query(
     }
     // raw_query() alone would not execute the statement (and silently yield no rows)
     stmt.raw_execute()?;
-    let column_count = stmt.column_count();
-    let mut columns = Vec::with_capacity(column_count);
     let schema = stmt.schema();
-    for i in 0..column_count {
-        let name = schema.field(i).name().clone();
-        columns.push((name, logical_type(&stmt.column_logical_type(i))));
-    }
-    let mut rows: Vec<Map<String, Json>> = Vec::new();
+    let columns: Vec<(String, SqlType)> = (0..stmt.column_count())
+        .map(|i| (schema.field(i).name().clone(), logical_type(&stmt.column_logical_type(i))))
+        .collect();
+    let mut json = Vec::with_capacity(256);
+    json.push(b'[');
+    let mut rows = 0;
     while let Some(batch) = stmt.step()? {
-        let n = batch.len();
-        let mut cols: Vec<std::vec::IntoIter<Json>> = Vec::with_capacity(column_count);
-        for (i, (_, ty)) in columns.iter().enumerate() {
-            let mut values = Vec::with_capacity(n);
-            convert::column(batch.column(i).as_ref(), ty, &mut values);
-            cols.push(values.into_iter());
-        }
-        rows.reserve(n);
-        for _ in 0..n {
-            let mut row = Map::with_capacity(column_count);
-            for ((name, _), col) in columns.iter().zip(cols.iter_mut()) {
-                row.insert(name.clone(), col.next().unwrap_or(Json::Null));
-            }
-            rows.push(row);
-        }
+        convert::write_rows(&batch, &columns, &mut json, &mut rows);
     }
-    Ok(QueryResult { columns, rows })
+    json.push(b']');
+    Ok(JsonRows { columns, json, rows })
 }
 
 /// The top-level DuckDB type of an executed column (children only where conversion needs them).
