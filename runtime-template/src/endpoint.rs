@@ -313,6 +313,29 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// An empty definition (no parameters, no source), for endpoints built in code.
+    pub fn new(kind: EndpointKind, name: impl Into<String>) -> Endpoint {
+        Endpoint {
+            kind,
+            name: name.into(),
+            title: None,
+            description: None,
+            tags: None,
+            annotations: None,
+            parameters: Vec::new(),
+            return_type: None,
+            language: Language::Sql,
+            source: None,
+            mime_type: None,
+            messages: Vec::new(),
+            enabled: true,
+            tests: None,
+            policies: Policies::default(),
+            pos: Pos::default(),
+            name_pos: Pos::default(),
+        }
+    }
+
     /// `tool.parameters[i]` etc.
     pub fn path(&self) -> &'static str {
         self.kind.as_str()

@@ -47,6 +47,7 @@ pub struct Runtime {
     sources: Mutex<HashMap<std::path::PathBuf, Arc<str>>>,
     builtins: Vec<Endpoint>,
     excluded: std::collections::HashSet<std::path::PathBuf>,
+    executable: Mutex<HashMap<(EndpointKind, String), Arc<str>>>,
 }
 
 impl Runtime {
@@ -59,6 +60,7 @@ impl Runtime {
             sources: Mutex::default(),
             builtins,
             excluded: Default::default(),
+            executable: Mutex::default(),
         }
     }
 
@@ -187,7 +189,7 @@ impl Runtime {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
             return self.query(&sql, &Map::new(), &[]).map(QueryResult::into_json);
         }
-        let sql = self.source_text(e)?;
+        let sql = self.executable_sql(e)?;
         self.query(&sql, args, &e.parameters).map(QueryResult::into_json)
     }
 
@@ -196,6 +198,32 @@ impl Runtime {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
         let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.def.clone());
         db.query(sql, args, &types).map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
+    }
+
+    /// The SQL to run for an endpoint: its source, with the parameters DuckDB cannot type at
+    /// prepare time cast to their declared types (computed once).
+    fn executable_sql(&self, e: &Endpoint) -> Result<Arc<str>, ExecError> {
+        let key = (e.kind, e.name.clone());
+        if let Some(sql) = self.executable.lock().expect("sql lock").get(&key) {
+            return Ok(sql.clone());
+        }
+        let text = self.source_text(e)?;
+        let mut sql = text.clone();
+        if !e.parameters.is_empty() {
+            let db = self.db().map_err(|err| ExecError::Execution(err.to_string()))?;
+            if let Ok(d) = db.describe(&text).as_ref() {
+                let open: Vec<&str> =
+                    d.params.iter().filter(|(_, t)| *t == crate::db::SqlType::Unknown).map(|(n, _)| n.as_str()).collect();
+                if !open.is_empty() {
+                    let typed = crate::db::typed_sql(&text, e, |n| open.contains(&n));
+                    if db.describe(&typed).is_ok() {
+                        sql = typed.into();
+                    }
+                }
+            }
+        }
+        self.executable.lock().expect("sql lock").insert(key, sql.clone());
+        Ok(sql)
     }
 
     /// The endpoint's source code (files are read once and kept).
@@ -324,31 +352,17 @@ fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
         path: String::new(),
     };
     let tool = |name: &str, description: Option<String>, params: Vec<Param>, sql: &str, annotations| Endpoint {
-        kind: EndpointKind::Tool,
-        name: name.into(),
-        title: None,
         description,
-        tags: None,
         annotations,
         parameters: params,
-        return_type: Some(TypeDef {
-            items: Some(Box::new(TypeDef::new(DataType::Object))),
-            ..TypeDef::new(DataType::Array)
-        }),
-        language: Language::Sql,
+        return_type: Some(TypeDef { items: Some(Box::new(TypeDef::new(DataType::Object))), ..TypeDef::new(DataType::Array) }),
         source: Some(crate::endpoint::Source {
             body: SourceBody::Code { text: sql.into(), start: Pos::default() },
             pos: Pos::default(),
             body_pos: Pos::default(),
             path: String::new(),
         }),
-        mime_type: None,
-        messages: Vec::new(),
-        enabled: true,
-        tests: None,
-        policies: Default::default(),
-        pos: Default::default(),
-        name_pos: Default::default(),
+        ..Endpoint::new(EndpointKind::Tool, name)
     };
     vec![
         tool(

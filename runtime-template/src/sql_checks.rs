@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::db::{Database, SqlType};
+use crate::db::{Database, SqlType, typed_sql};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::endpoint::{DataType, Endpoint, EndpointKind, Language, SourceBody, TypeDef};
 use crate::project::{Findings, Project};
@@ -45,7 +45,7 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
                     if is_unresolved(&d.columns) {
                         // DuckDB cannot type the result until it knows the parameters' types:
                         // describe it again with each `$name` cast to its declared type.
-                        let typed = cast_parameters(&sql, e);
+                        let typed = typed_sql(&sql, e, |_| true);
                         if let Ok(d2) = db.describe(&typed).as_ref() {
                             if !is_unresolved(&d2.columns) {
                                 c.returns(r, &d2.columns);
@@ -241,75 +241,6 @@ impl Check {
 /// A statement whose parameter types are still open reports one column named "unknown".
 fn is_unresolved(columns: &[(String, SqlType)]) -> bool {
     matches!(columns, [(name, SqlType::Unknown | SqlType::Other(_))] if name == "unknown")
-}
-
-/// The DuckDB type a declared parameter binds as (`None`: leave the placeholder alone).
-fn declared_sql_type(def: &TypeDef) -> Option<&'static str> {
-    use crate::endpoint::Format;
-    Some(match (def.ty, def.format) {
-        (DataType::String, Some(Format::Date)) => "DATE",
-        (DataType::String, Some(Format::DateTime | Format::Timestamp)) => "TIMESTAMP",
-        (DataType::String, _) => "VARCHAR",
-        (DataType::Integer, _) => "BIGINT",
-        (DataType::Number, _) => "DOUBLE",
-        (DataType::Boolean, _) => "BOOLEAN",
-        _ => return None,
-    })
-}
-
-/// Rewrites each `$name` placeholder outside literals and comments as `($name::TYPE)`.
-fn cast_parameters(sql: &str, e: &Endpoint) -> String {
-    let b = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut i = 0;
-    let mut copied = 0;
-    while i < b.len() {
-        match b[i] {
-            b'\'' | b'"' => {
-                let q = b[i];
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'$' => {
-                let start = i;
-                let mut j = i + 1;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                if b.get(j) == Some(&b'$') {
-                    // dollar-quoted string: $tag$ ... $tag$
-                    let tag = &sql[start..=j];
-                    i = sql[j + 1..].find(tag).map(|k| j + 1 + k + tag.len()).unwrap_or(b.len());
-                    continue;
-                }
-                let name = &sql[start + 1..j];
-                if let Some(ty) = e.param(name).and_then(|p| declared_sql_type(&p.def)) {
-                    out.push_str(&sql[copied..start]);
-                    out.push_str(&format!("(${name}::{ty})"));
-                    copied = j;
-                }
-                i = j.max(i + 1);
-            }
-            _ => i += 1,
-        }
-    }
-    out.push_str(&sql[copied.min(sql.len())..]);
-    out
 }
 
 /// Why values of SQL type `ty` do not fit the declared type, if they do not.

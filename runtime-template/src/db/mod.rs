@@ -4,6 +4,7 @@
 mod convert;
 mod raw;
 mod sql_type;
+mod typed_sql;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use serde_json::{Map, Value as Json};
 
 pub use raw::Description;
 pub use sql_type::SqlType;
+pub use typed_sql::{declared_sql_type, typed_sql};
 
 use crate::endpoint::{DataType, Format, TypeDef};
 use crate::site::ExtensionDef;

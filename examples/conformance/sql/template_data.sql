@@ -1,0 +1,5 @@
+-- resources-templates-read: test://template/{id}/data, {id} substituted
+SELECT
+  $id AS id,
+  true AS templateTest,
+  'Data for ID: ' || $id AS data
