@@ -1,67 +1,247 @@
 #!/usr/bin/env python3
 """mxcp benchmarks (a measurement, not a test): prints figures and, when the Python reference
-is installed, ratios against it measured in the same run.
+is installed, the same figures for it and the ratios, all measured in one run on one machine.
 
-Reference install (documented, optional):
+Reference install (optional):
     python3 -m venv ~/.cache/mxcp-ref
     ~/.cache/mxcp-ref/bin/pip install "mxcp==0.12.3" "dbt-core>=1.9,<1.11"
 
-Usage: bench.py --mxcp PATH [--ref PATH] [--runs N]
+Usage: bench.py --mxcp PATH [--ref PATH] [--runs N] [--calls N] [--ref-calls N] [--http-seconds S]
+Measures, on bench/project (a one-row SQL tool):
+  startup   spawn -> first tools/list reply over stdio (median of --runs)
+  calls     N sequential tools/call over stdio: median and p99
+  http      8 concurrent clients over streamable HTTP for S seconds: calls/s and median
+  rss       peak RSS of the server (VmHWM) after the stdio calls
+  validate  `mxcp validate` wall time (median of --runs)
 """
 import argparse
+import http.client
+import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
-
-def timed(cmd, cwd, env):
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed in {cwd}:\n{proc.stderr.decode()}")
-    return elapsed
+HERE = os.path.dirname(os.path.abspath(__file__))
+INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
+CALL = {"name": "hello_world", "arguments": {"name": "World"}}
 
 
-def median_ms(cmd, cwd, env, runs):
-    timed(cmd, cwd, env)  # warm-up: caches, page cache
-    return statistics.median(timed(cmd, cwd, env) * 1000 for _ in range(runs))
+class Stdio:
+    def __init__(self, cmd, cwd, env):
+        self.p = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL)
+        self.next_id = 1
+
+    def request(self, method, params=None):
+        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.next_id += 1
+        self.p.stdin.write((json.dumps(msg) + "\n").encode())
+        self.p.stdin.flush()
+        while True:
+            line = self.p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"server closed stdout during {method}")
+            reply = json.loads(line)
+            if reply.get("id") == msg["id"]:
+                if "error" in reply or reply.get("result", {}).get("isError"):
+                    raise RuntimeError(f"{method} failed: {reply}")
+                return reply
+
+    def handshake(self):
+        self.p.stdin.write((json.dumps(INIT) + "\n").encode())
+        self.p.stdin.flush()
+        json.loads(self.p.stdout.readline())
+        self.p.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+        self.p.stdin.flush()
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.p.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def close(self):
+        self.p.stdin.close()
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def startup_ms(cmd, cwd, env, runs):
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        s = Stdio(cmd, cwd, env)
+        s.handshake()
+        s.request("tools/list")
+        out.append((time.perf_counter() - t) * 1000)
+        s.close()
+    return statistics.median(out)
+
+
+def calls(cmd, cwd, env, n):
+    s = Stdio(cmd, cwd, env)
+    s.handshake()
+    for _ in range(20):
+        s.request("tools/call", CALL)
+    lat = []
+    for _ in range(n):
+        t = time.perf_counter()
+        s.request("tools/call", CALL)
+        lat.append((time.perf_counter() - t) * 1000)
+    rss = s.peak_rss_mb()
+    s.close()
+    return statistics.median(lat), pct(lat, 99), rss
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_post(conn, body, sid=None):
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    if sid:
+        headers["Mcp-Session-Id"] = sid
+    conn.request("POST", "/mcp", json.dumps(body), headers)
+    r = conn.getresponse()
+    data = r.read().decode()
+    return r, data
+
+
+def http_client(port, deadline, results, errors):
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        r, _ = http_post(conn, INIT)
+        sid = r.getheader("mcp-session-id")
+        http_post(conn, {"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+        i = 1
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            r, data = http_post(conn, {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": CALL}, sid)
+            if r.status != 200 or "Hello, World!" not in data:
+                raise RuntimeError(f"bad reply {r.status}: {data[:200]}")
+            results.append((time.perf_counter() - t) * 1000)
+            i += 1
+    except Exception as e:  # noqa: BLE001 - reported as a failed measurement
+        errors.append(str(e))
+
+
+def http_throughput(cmd, cwd, env, seconds, clients=8):
+    port = free_port()
+    p = subprocess.Popen(cmd + ["serve", "--transport", "streamable-http", "--port", str(port)], cwd=cwd, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        results, errors = [], []
+        deadline = time.perf_counter() + seconds
+        threads = [threading.Thread(target=http_client, args=(port, deadline, results, errors)) for _ in range(clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        if errors:
+            return f"failed: {errors[0]}", None
+        return len(results) / elapsed, statistics.median(results)
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+
+def validate_ms(cmd, cwd, env, runs):
+    subprocess.run(cmd + ["validate"], cwd=cwd, env=env, stdout=subprocess.DEVNULL, check=True)
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd + ["validate"], cwd=cwd, env=env, stdout=subprocess.DEVNULL, check=True)
+        out.append((time.perf_counter() - t) * 1000)
+    return statistics.median(out)
+
+
+def measure(name, exe, args, work):
+    project = os.path.join(work, name)
+    shutil.copytree(os.path.join(HERE, "project"), project)
+    env = dict(os.environ, MXCP_DISABLE_ANALYTICS="1")
+    env.pop("MXCP_CONFIG", None)
+    cmd = [exe]
+    serve = cmd + ["serve", "--transport", "stdio"]
+    n = args.calls if name == "mxcp" else args.ref_calls
+    print(f"measuring {name} ...", file=sys.stderr)
+    r = {"startup": startup_ms(serve, project, env, args.runs)}
+    r["median"], r["p99"], r["rss"] = calls(serve, project, env, n)
+    r["http_rps"], r["http_median"] = http_throughput(cmd, project, env, args.http_seconds)
+    r["validate"] = validate_ms(cmd, project, env, args.runs)
+    r["calls"] = n
+    return r
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mxcp", required=True)
     ap.add_argument("--ref", default=os.path.expanduser("~/.cache/mxcp-ref/bin/mxcp"))
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=1000)
+    ap.add_argument("--ref-calls", type=int, default=200)
+    ap.add_argument("--http-seconds", type=float, default=5)
     args = ap.parse_args()
-
-    env = dict(os.environ, MXCP_DISABLE_ANALYTICS="1")
-    env.pop("MXCP_CONFIG", None)
     work = tempfile.mkdtemp(prefix="mxcp-bench-")
     try:
-        ours = os.path.join(work, "ours")
-        subprocess.run([args.mxcp, "init", "--bootstrap", ours], check=True, stdout=subprocess.DEVNULL)
-        results = {"validate (bootstrap project)": [median_ms([args.mxcp, "validate"], ours, env, args.runs)]}
-        have_ref = os.path.exists(args.ref)
-        if have_ref:
-            ref = os.path.join(work, "ref")
-            subprocess.run([args.ref, "init", "--bootstrap", ref], check=True, input=b"n\n", env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            results["validate (bootstrap project)"].append(median_ms([args.ref, "validate"], ref, env, args.runs))
-        print(f"{'metric':34} {'mxcp':>12} {'reference':>12} {'ratio':>8}")
-        for name, vals in results.items():
-            line = f"{name:34} {vals[0]:10.1f}ms"
-            if len(vals) > 1:
-                line += f" {vals[1]:10.1f}ms {vals[1] / vals[0]:7.1f}x"
-            else:
-                line += f" {'(not installed)':>12}"
-            print(line + "   (bar: < 100 ms)")
+        ours = measure("mxcp", args.mxcp, args, work)
+        ref = measure("reference", args.ref, args, work) if os.path.exists(args.ref) else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+    rows = [
+        ("spawn -> first tools/list", "startup", "ms", False, "30x sooner; < 50 ms"),
+        ("tools/call median (stdio)", "median", "ms", False, "20x lower; < 0.5 ms"),
+        ("tools/call p99 (stdio)", "p99", "ms", False, ""),
+        ("HTTP, 8 clients", "http_rps", "calls/s", True, ""),
+        ("HTTP call median", "http_median", "ms", False, ""),
+        ("peak RSS", "rss", "MB", False, "<= 1/4"),
+        ("validate", "validate", "ms", False, "< 100 ms"),
+    ]
+    print(f"{'metric':28} {'mxcp':>14} {'reference':>14} {'ratio':>8}   bar")
+    for label, key, unit, higher_better, bar in rows:
+        a = ours[key]
+        line = f"{label:28} {fmt(a, unit):>14}"
+        if ref is not None:
+            b = ref[key]
+            ratio = ""
+            if isinstance(a, float) and isinstance(b, float) and a > 0 and b > 0:
+                ratio = f"{(a / b if higher_better else b / a):.1f}x"
+            line += f" {fmt(b, unit):>14} {ratio:>8}"
+        else:
+            line += f" {'(not installed)':>14} {'':>8}"
+        print(f"{line}   {bar}")
+    print(f"(calls: mxcp {ours['calls']} sequential; reference {ref['calls'] if ref else '-'})")
+
+
+def fmt(v, unit):
+    return f"{v:.2f} {unit}" if isinstance(v, float) else str(v)
 
 
 if __name__ == "__main__":

@@ -48,14 +48,13 @@ fn lint_reports_each_finding_once() {
 }
 
 fn config_project(config: &str) -> tempfile::TempDir {
-    let dir = project(&[
+    project(&[
         ("config.yml", config),
         (
             "tools/t.yml",
             "mxcp: 1\ntool:\n  name: t\n  return: {type: string}\n  source:\n    code: SELECT current_setting('threads')::VARCHAR AS x\n",
         ),
-    ]);
-    dir
+    ])
 }
 
 #[test]

@@ -7,9 +7,11 @@ use serde_json::{Map, json};
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Database::open(&DbOptions { path: dir.path().join("b.duckdb"), pool_size: 1, ..Default::default() }).expect("open");
+    let db = Database::open(&DbOptions { path: dir.path().join("b.duckdb"), pool_size: 1, ..Default::default() })
+        .expect("open");
     let args: Map<String, serde_json::Value> = serde_json::from_value(json!({"name": "World"})).unwrap();
     let sql = "SELECT 'Hello, ' || $name || '!' AS greeting";
+    eprintln!("describe: {:?}", db.describe(sql));
     for _ in 0..200 {
         db.query_json(sql, &args, &|_| None).unwrap();
     }

@@ -38,6 +38,8 @@ pub struct CallOptions {
     /// Where the user context came from: "cli" or "test".
     pub user_provider: &'static str,
     pub skip_output_validation: bool,
+    /// Lets the caller stop the call's query (a timeout).
+    pub cancel: Option<crate::db::Cancel>,
 }
 
 pub struct Runtime {
@@ -162,7 +164,7 @@ impl Runtime {
         let raw = match e.kind {
             EndpointKind::Prompt => self.render_prompt(e, &args)?,
             _ => match e.language {
-                Language::Sql => self.run_sql_endpoint(e, &args)?,
+                Language::Sql => self.run_sql_endpoint(e, &args, opts.cancel.as_ref())?,
                 Language::Python => {
                     return Err(ExecError::Execution(format!(
                         "{} '{}' is a Python endpoint; this build of mxcp does not embed Python yet",
@@ -184,20 +186,36 @@ impl Runtime {
             .map_err(|d| ExecError::Policy(d.0))
     }
 
-    fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
+    fn run_sql_endpoint(
+        &self,
+        e: &Endpoint,
+        args: &Map<String, Json>,
+        cancel: Option<&crate::db::Cancel>,
+    ) -> Result<Json, ExecError> {
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
-            return self.query(&sql, &Map::new(), &[]).map(QueryResult::into_json);
+            return self.query_cancellable(&sql, &Map::new(), &[], cancel).map(QueryResult::into_json);
         }
         let sql = self.executable_sql(e)?;
-        self.query(&sql, args, &e.parameters).map(QueryResult::into_json)
+        self.query_cancellable(&sql, args, &e.parameters, cancel).map(QueryResult::into_json)
     }
 
     /// Runs SQL on the profile's database with `$name` parameters typed by `params`.
     pub fn query(&self, sql: &str, args: &Map<String, Json>, params: &[Param]) -> Result<QueryResult, ExecError> {
+        self.query_cancellable(sql, args, params, None)
+    }
+
+    fn query_cancellable(
+        &self,
+        sql: &str,
+        args: &Map<String, Json>,
+        params: &[Param],
+        cancel: Option<&crate::db::Cancel>,
+    ) -> Result<QueryResult, ExecError> {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
         let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.def.clone());
-        db.query(sql, args, &types).map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
+        db.query_cancellable(sql, args, &types, cancel)
+            .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
     }
 
     /// The SQL to run for an endpoint: its source, with the parameters DuckDB cannot type at
@@ -212,8 +230,12 @@ impl Runtime {
         if !e.parameters.is_empty() {
             let db = self.db().map_err(|err| ExecError::Execution(err.to_string()))?;
             if let Ok(d) = db.describe(&text).as_ref() {
-                let open: Vec<&str> =
-                    d.params.iter().filter(|(_, t)| *t == crate::db::SqlType::Unknown).map(|(n, _)| n.as_str()).collect();
+                let open: Vec<&str> = d
+                    .params
+                    .iter()
+                    .filter(|(_, t)| *t == crate::db::SqlType::Unknown)
+                    .map(|(n, _)| n.as_str())
+                    .collect();
                 if !open.is_empty() {
                     let typed = crate::db::typed_sql(&text, e, |n| open.contains(&n));
                     if db.describe(&typed).is_ok() {
@@ -355,7 +377,10 @@ fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
         description,
         annotations,
         parameters: params,
-        return_type: Some(TypeDef { items: Some(Box::new(TypeDef::new(DataType::Object))), ..TypeDef::new(DataType::Array) }),
+        return_type: Some(TypeDef {
+            items: Some(Box::new(TypeDef::new(DataType::Object))),
+            ..TypeDef::new(DataType::Array)
+        }),
         source: Some(crate::endpoint::Source {
             body: SourceBody::Code { text: sql.into(), start: Pos::default() },
             pos: Pos::default(),

@@ -89,6 +89,7 @@ fn run_one(rt: &Runtime, e: &Endpoint, t: &TestDef, user_override: Option<&Json>
         user_context: user_override.cloned().or_else(|| t.user_context.clone()),
         user_provider: "test",
         skip_output_validation: false,
+        cancel: None,
     };
     let (status, error) = match rt.call_endpoint(e, &args, &opts) {
         Err(err) => (Status::Error, Some(err.to_string())),

@@ -25,6 +25,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 user_context: parse_user_context(args.user_context.as_deref())?,
                 user_provider: "cli",
                 skip_output_validation: args.skip_output_validation,
+                cancel: None,
             };
             Ok(runtime.call(kind, &args.name, &params, &opts)?)
         },

@@ -34,12 +34,8 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     let files: Vec<_> = project.files.iter().filter(|f| only.as_ref().is_none_or(|o| &f.rel == o)).collect();
     // a finding in an endpoint's .sql file belongs to that endpoint
     let owns = |f: &EndpointFile, d: &Diagnostic| d.file == f.rel || project.source_rel(f).is_some_and(|s| d.file == s);
-    let mut diags: Vec<Diagnostic> = findings
-        .diagnostics
-        .iter()
-        .filter(|d| only.is_none() || files.iter().any(|f| owns(f, d)))
-        .cloned()
-        .collect();
+    let mut diags: Vec<Diagnostic> =
+        findings.diagnostics.iter().filter(|d| only.is_none() || files.iter().any(|f| owns(f, d))).cloned().collect();
     diagnostics::sort(&mut diags);
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();

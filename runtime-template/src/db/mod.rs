@@ -174,6 +174,17 @@ impl Database {
         self.query_json(sql, args, types)?.into_result()
     }
 
+    /// [`Database::query`] that `cancel` can stop from another thread.
+    pub fn query_cancellable(
+        &self,
+        sql: &str,
+        args: &Map<String, Json>,
+        types: &dyn Fn(&str) -> Option<TypeDef>,
+        cancel: Option<&Cancel>,
+    ) -> Result<QueryResult, DbError> {
+        self.query_json_cancellable(sql, args, types, cancel)?.into_result()
+    }
+
     /// Like [`Database::query`], the rows left as JSON text.
     pub fn query_json(
         &self,
@@ -181,11 +192,31 @@ impl Database {
         args: &Map<String, Json>,
         types: &dyn Fn(&str) -> Option<TypeDef>,
     ) -> Result<JsonRows, DbError> {
+        self.query_json_cancellable(sql, args, types, None)
+    }
+
+    /// [`Database::query_json`] that `cancel` can stop from another thread.
+    pub fn query_json_cancellable(
+        &self,
+        sql: &str,
+        args: &Map<String, Json>,
+        types: &dyn Fn(&str) -> Option<TypeDef>,
+        cancel: Option<&Cancel>,
+    ) -> Result<JsonRows, DbError> {
         let conn = self.pool.take();
+        if let Some(c) = cancel {
+            if !c.arm(conn.0.interrupt_handle()) {
+                self.pool.give(conn.0);
+                return Err(DbError::Sql("cancelled".into()));
+            }
+        }
         // A panic inside the duckdb crate must not lose the pooled connection or the caller's
         // thread: the connection is discarded and replaced.
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_query_json(&conn.0, sql, args, types)));
+        if let Some(c) = cancel {
+            c.disarm();
+        }
         match outcome {
             Ok(result) => {
                 self.pool.give(conn.0);
@@ -381,6 +412,44 @@ fn sql_literal(v: &Json) -> String {
                     .join(", ")
             )
         }
+    }
+}
+
+/// Stops the query a call is running, from another thread (a call timeout). The connection
+/// goes back to the pool as soon as DuckDB has stopped.
+#[derive(Clone, Default)]
+pub struct Cancel(Arc<Mutex<CancelState>>);
+
+impl std::fmt::Debug for Cancel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cancel")
+    }
+}
+
+#[derive(Default)]
+struct CancelState {
+    running: Option<Arc<duckdb::InterruptHandle>>,
+    cancelled: bool,
+}
+
+impl Cancel {
+    pub fn cancel(&self) {
+        let mut s = self.0.lock().expect("cancel lock");
+        s.cancelled = true;
+        if let Some(h) = &s.running {
+            h.interrupt();
+        }
+    }
+
+    /// Registers the running query; `false` when the call was cancelled already.
+    fn arm(&self, handle: Arc<duckdb::InterruptHandle>) -> bool {
+        let mut s = self.0.lock().expect("cancel lock");
+        s.running = Some(handle);
+        !s.cancelled
+    }
+
+    fn disarm(&self) {
+        self.0.lock().expect("cancel lock").running = None;
     }
 }
 

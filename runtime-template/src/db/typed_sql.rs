@@ -82,7 +82,12 @@ mod tests {
 
     #[test]
     fn casts_placeholders_outside_literals_and_comments() {
-        let p = |name: &str, ty| Param { name: name.into(), def: TypeDef::new(ty), pos: Default::default(), path: String::new() };
+        let p = |name: &str, ty| Param {
+            name: name.into(),
+            def: TypeDef::new(ty),
+            pos: Default::default(),
+            path: String::new(),
+        };
         let mut e = Endpoint::new(EndpointKind::Tool, "t");
         e.parameters = vec![p("name", DataType::String), p("n", DataType::Integer)];
         let sql = "SELECT '$name' || $name, $n -- $n\n/* $name */ FROM t WHERE x = $$ $name $$";

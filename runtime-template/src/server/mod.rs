@@ -123,6 +123,7 @@ async fn serve_http(state: Arc<State>, opts: &ServeOptions) -> Result<(), Server
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_max_request_body_bytes(opts.max_request_bytes);
+    let draining = state.clone();
     let service = StreamableHttpService::new(
         move || Ok(Handler::new(state.clone())),
         LocalSessionManager::default().into(),
@@ -147,6 +148,11 @@ async fn serve_http(state: Arc<State>, opts: &ServeOptions) -> Result<(), Server
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
+            // calls in flight finish and are answered; then sessions and streams are closed
+            draining.drain(Duration::from_secs(30)).await;
+            // rmcp writes a finished call's reply to its stream asynchronously: let it go out
+            // before the sessions (and their streams) are cancelled
+            tokio::time::sleep(Duration::from_millis(250)).await;
             cancel.cancel();
         })
         .await
@@ -211,9 +217,44 @@ struct State {
     matchers: Vec<(Regex, Vec<String>, String)>,
     prompts: Vec<Prompt>,
     call_timeout: Duration,
+    /// Calls running now, so a shutdown can wait for them.
+    in_flight: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Counts a call as in flight while alive.
+struct InFlight<'a>(&'a State);
+
+impl<'a> InFlight<'a> {
+    fn new(state: &'a State) -> Self {
+        state.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl State {
+    /// Waits until no call is running, at most `limit`.
+    async fn drain(&self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, async {
+            loop {
+                let idle = self.idle.notified();
+                if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        })
+        .await;
+    }
+
     fn new(runtime: Arc<Runtime>, call_timeout: Duration) -> State {
         let mut s = State {
             runtime: runtime.clone(),
@@ -223,6 +264,8 @@ impl State {
             matchers: Vec::new(),
             prompts: Vec::new(),
             call_timeout,
+            in_flight: Default::default(),
+            idle: tokio::sync::Notify::new(),
         };
         for e in runtime.endpoints() {
             match e.kind {
@@ -281,11 +324,18 @@ impl State {
     async fn call(&self, kind: EndpointKind, name: &str, args: Map<String, Json>) -> Result<Json, ExecError> {
         let rt = self.runtime.clone();
         let name_owned = name.to_string();
-        let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &CallOptions::default()));
+        let _in_flight = InFlight::new(self);
+        let cancel = crate::db::Cancel::default();
+        let opts = CallOptions { cancel: Some(cancel.clone()), ..CallOptions::default() };
+        let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &opts));
         match tokio::time::timeout(self.call_timeout, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(ExecError::Execution(format!("internal error: the call failed ({join})"))),
-            Err(_) => Err(ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs()))),
+            Err(_) => {
+                // stop DuckDB so the connection returns to the pool
+                cancel.cancel();
+                Err(ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs())))
+            }
         }
     }
 }
@@ -322,6 +372,25 @@ fn template_regex(template: &str) -> Option<Regex> {
     pattern.push_str(&regex::escape(rest));
     pattern.push('$');
     Regex::new(&pattern).ok()
+}
+
+/// `a%20b` → `a b` (URI template variables arrive percent-encoded).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 3) {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Clone)]
@@ -452,7 +521,7 @@ impl ServerHandler for Handler {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, v)| {
-                        caps.name(&format!("v{i}")).map(|m| (v.clone(), Json::String(m.as_str().to_string())))
+                        caps.name(&format!("v{i}")).map(|m| (v.clone(), Json::String(percent_decode(m.as_str()))))
                     })
                     .collect();
                 Some((template.clone(), args))
@@ -546,6 +615,13 @@ impl ServerHandler for Handler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_template_variables() {
+        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
 
     #[test]
     fn templates_match_whole_segments() {
