@@ -158,8 +158,10 @@ impl Runtime {
     }
 
     pub fn call_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
-        let user = user_context(opts);
         let args = types::coerce_arguments(&e.parameters, args).map_err(ExecError::Input)?;
+        // the user object is built only for endpoints that have policies
+        let has_policies = !(e.policies.input.is_empty() && e.policies.output.is_empty());
+        let user = if has_policies { user_context(opts) } else { Json::Null };
         policy::enforce_input(&e.policies.input, &args, &user).map_err(|d| ExecError::Policy(d.0))?;
         let raw = match e.kind {
             EndpointKind::Prompt => self.render_prompt(e, &args)?,
@@ -213,7 +215,7 @@ impl Runtime {
         cancel: Option<&crate::db::Cancel>,
     ) -> Result<QueryResult, ExecError> {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
-        let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.def.clone());
+        let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| &p.def);
         db.query_cancellable(sql, args, &types, cancel)
             .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
     }

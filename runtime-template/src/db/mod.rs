@@ -165,42 +165,42 @@ impl Database {
 
     /// Runs `sql`, binding each `$name` the statement uses from `args` (missing ones bind
     /// NULL). `types` gives declared parameter types, so dates bind as DATE and so on.
-    pub fn query(
+    pub fn query<'t>(
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<TypeDef>,
+        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
     ) -> Result<QueryResult, DbError> {
         self.query_json(sql, args, types)?.into_result()
     }
 
     /// [`Database::query`] that `cancel` can stop from another thread.
-    pub fn query_cancellable(
+    pub fn query_cancellable<'t>(
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<TypeDef>,
+        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
         cancel: Option<&Cancel>,
     ) -> Result<QueryResult, DbError> {
         self.query_json_cancellable(sql, args, types, cancel)?.into_result()
     }
 
     /// Like [`Database::query`], the rows left as JSON text.
-    pub fn query_json(
+    pub fn query_json<'t>(
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<TypeDef>,
+        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
     ) -> Result<JsonRows, DbError> {
         self.query_json_cancellable(sql, args, types, None)
     }
 
     /// [`Database::query_json`] that `cancel` can stop from another thread.
-    pub fn query_json_cancellable(
+    pub fn query_json_cancellable<'t>(
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<TypeDef>,
+        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
         cancel: Option<&Cancel>,
     ) -> Result<JsonRows, DbError> {
         let conn = self.pool.take();
@@ -255,17 +255,17 @@ impl Database {
 }
 
 /// Runs a statement and writes its rows as a JSON array.
-fn run_query_json(
+fn run_query_json<'t>(
     conn: &duckdb::Connection,
     sql: &str,
     args: &Map<String, Json>,
-    types: &dyn Fn(&str) -> Option<TypeDef>,
+    types: &dyn Fn(&str) -> Option<&'t TypeDef>,
 ) -> Result<JsonRows, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
     for i in 1..=stmt.parameter_count() {
         let name = stmt.parameter_name(i)?;
         let value = args.get(&name).unwrap_or(&Json::Null);
-        let bound = to_duck_value(value, types(&name).as_ref());
+        let bound = to_duck_value(value, types(&name));
         stmt.raw_bind_parameter(i, bound)?;
     }
     // raw_query() alone would not execute the statement (and silently yield no rows)

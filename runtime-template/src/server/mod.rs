@@ -78,11 +78,13 @@ impl Default for ServeOptions {
 /// Serves until stdin closes (stdio) or SIGINT/SIGTERM (HTTP, after in-flight calls finish).
 pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerError> {
     let state = Arc::new(State::new(runtime, opts.call_timeout));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .map_err(|e| ServerError::Start(e.to_string()))?;
+    // stdio is one client taking turns: a single-threaded runtime saves a cross-thread wake-up
+    // at each hop of every message (measured: ~0.5 -> ~0.43 ms per call); HTTP serves many
+    let rt = match opts.transport {
+        Transport::Stdio => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Transport::StreamableHttp => tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build(),
+    }
+    .map_err(|e| ServerError::Start(e.to_string()))?;
     rt.block_on(async move {
         match opts.transport {
             Transport::Stdio => serve_stdio(state).await,
@@ -467,7 +469,7 @@ impl ServerHandler for Handler {
         let Some(endpoint) = self.state.endpoint(EndpointKind::Tool, &name) else {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!("Unknown tool: {name}"))]).into());
         };
-        let ret = endpoint.return_type.clone();
+        let ret = endpoint.return_type.as_ref();
         let progress = ctx.meta.get_progress_token();
         if let Some(token) = &progress {
             let _ = ctx.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 0.0).with_total(1.0)).await;
@@ -478,7 +480,7 @@ impl ServerHandler for Handler {
         }
         match outcome {
             Ok(result) => {
-                let (texts, structured) = schema::tool_content(&result, ret.as_ref());
+                let (texts, structured) = schema::tool_content(&result, ret);
                 let mut r = CallToolResult::success(texts.into_iter().map(ContentBlock::text).collect());
                 r.structured_content = structured;
                 Ok(r.into())
