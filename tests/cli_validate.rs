@@ -36,25 +36,12 @@ fn json_output_lists_every_finding_with_its_position() {
     assert_eq!(v["result"]["status"], "error");
     assert_eq!(v["result"]["validated"][0]["status"], "error");
     assert_eq!(v["result"]["validated"][0]["path"], "tools/a.yml");
-    let diags = v["result"]["diagnostics"].as_array().expect("diagnostics");
-    let summary: Vec<String> = diags
-        .iter()
-        .map(|d| {
-            format!(
-                "{}:{}:{} {} {}",
-                d["file"].as_str().unwrap(),
-                d["line"],
-                d["column"],
-                d["yaml_path"].as_str().unwrap(),
-                d["message"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let summary = common::diagnostic_lines(&v);
     assert_eq!(
         summary,
         vec![
-            "tools/a.yml:4:12 tool.enabled expected true or false, found the string 'maybe'".to_string(),
-            "tools/a.yml:6:11 tool.source.file source file not found: '../sql/missing.sql'".to_string(),
+            "error tools/a.yml:4:12 tool.enabled | expected true or false, found the string 'maybe'".to_string(),
+            "error tools/a.yml:6:11 tool.source.file | source file not found: '../sql/missing.sql'".to_string(),
         ]
     );
 }

@@ -13,22 +13,7 @@ fn type_check_findings_and_their_locations() {
     let (code, stdout, stderr) = run(mxcp(dir.path()).args(["validate", "--json-output"]));
     assert_eq!(code, 1, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let got: Vec<String> = v["result"]["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {}:{}:{} {} | {}",
-                d["severity"].as_str().unwrap(),
-                d["file"].as_str().unwrap(),
-                d["line"],
-                d["column"],
-                d["yaml_path"].as_str().unwrap(),
-                d["message"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let got = common::diagnostic_lines(&v);
     let expected = [
         "error sql/syntax.sql:3:6 tool.source | Parser Error: syntax error at or near \"items\"",
         "error tools/inline_syntax.yml:7:13 tool.source | Parser Error: syntax error at or near \"WHERE\"",

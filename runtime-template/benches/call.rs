@@ -12,7 +12,9 @@ fn main() {
     let db = Database::open(&DbOptions { path: dir.path().join("b.duckdb"), pool_size: 1, ..Default::default() })
         .expect("open");
     let args: Map<String, serde_json::Value> = serde_json::from_value(json!({"name": "World"})).unwrap();
-    for sql in ["SELECT 'Hello, ' || $name || '!' AS greeting", "SELECT 'Hello, ' || ($name::VARCHAR) || '!' AS greeting"] {
+    for sql in
+        ["SELECT 'Hello, ' || $name || '!' AS greeting", "SELECT 'Hello, ' || ($name::VARCHAR) || '!' AS greeting"]
+    {
         for _ in 0..200 {
             db.query_json(sql, &args, &|_| None).unwrap();
         }

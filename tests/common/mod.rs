@@ -138,3 +138,24 @@ pub fn http_post(url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Strin
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, head.to_string(), body.to_string())
 }
+
+/// The `diagnostics` of `validate --json-output`, one line each:
+/// `severity file:line:column yaml_path | message`.
+pub fn diagnostic_lines(validate_output: &serde_json::Value) -> Vec<String> {
+    validate_output["result"]["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}:{}:{} {} | {}",
+                d["severity"].as_str().unwrap(),
+                d["file"].as_str().unwrap(),
+                d["line"],
+                d["column"],
+                d["yaml_path"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
