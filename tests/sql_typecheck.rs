@@ -34,7 +34,7 @@ fn type_check_findings_and_their_locations() {
 
 #[test]
 fn examples_type_check_cleanly() {
-    for example in ["hello", "inventory", "types"] {
+    for example in ["hello", "inventory", "types", "conformance"] {
         let dir = tempfile::tempdir().unwrap();
         common::copy_dir(&common::repo_root().join("examples").join(example), dir.path());
         let (code, stdout, stderr) = run(mxcp(dir.path()).arg("validate"));
