@@ -8,6 +8,7 @@ use mxcp_runtime::db::{Database, DbOptions};
 use serde_json::{Map, json};
 
 fn main() {
+    through_runtime();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Database::open(&DbOptions { path: dir.path().join("b.duckdb"), pool_size: 1, ..Default::default() })
         .expect("open");
@@ -25,4 +26,34 @@ fn main() {
         }
         println!("{sql}: {:.1} us/call", t.elapsed().as_secs_f64() * 1e6 / n as f64);
     }
+}
+
+/// The same call through the whole executor (lookup, conversion, shaping, validation).
+fn through_runtime() {
+    use mxcp_runtime::endpoint::EndpointKind;
+    use mxcp_runtime::exec::{CallOptions, Runtime};
+    use mxcp_runtime::project::{LoadOptions, Project};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("tools")).unwrap();
+    std::fs::write(root.join("mxcp-site.yml"), "mxcp: 1\nproject: b\nprofile: default\n").unwrap();
+    std::fs::write(
+        root.join("tools/hello.yml"),
+        "mxcp: 1\ntool:\n  name: hello\n  parameters:\n    - {name: name, type: string}\n  return: {type: string}\n  source:\n    code: SELECT 'Hello, ' || $name || '!' AS greeting\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("empty.yml"), "").unwrap();
+    let opts = LoadOptions { config_path: Some(root.join("empty.yml")), ..Default::default() };
+    let rt = Runtime::new(Project::load(root, &opts).expect("project"), 1);
+    let args: Map<String, serde_json::Value> = serde_json::from_value(json!({"name": "World"})).unwrap();
+    let call = CallOptions::default();
+    for _ in 0..200 {
+        rt.call(EndpointKind::Tool, "hello", &args, &call).unwrap();
+    }
+    let n = 2000;
+    let t = Instant::now();
+    for _ in 0..n {
+        rt.call(EndpointKind::Tool, "hello", &args, &call).unwrap();
+    }
+    println!("Runtime::call of a one-row SQL tool: {:.1} us/call", t.elapsed().as_secs_f64() * 1e6 / n as f64);
 }
