@@ -149,3 +149,19 @@ fn built_in_sql_tools_and_query() {
     let v: Json = serde_json::from_str(&stdout).unwrap();
     assert!(v["error"].as_str().unwrap().contains("missing_table"), "{v}");
 }
+
+#[test]
+fn values_and_sql_from_files() {
+    let c = Calls::new();
+    common::write(c.0.path(), "tags.json", r#"["x", "y"]"#);
+    common::write(c.0.path(), "admin.json", r#"{"role": "admin"}"#);
+    common::write(c.0.path(), "q.sql", "SELECT $a AS a\n");
+    let r = c.run("tool", "echo", &["tags=@tags.json"], &[]).unwrap();
+    assert_eq!(r["tags"], json!(["x", "y"]));
+    assert_eq!(c.run("tool", "guarded", &["id=3"], &["--user-context", "@admin.json"]).unwrap()["note"], "hello");
+    let (code, stdout, _) = run(mxcp(c.0.path()).args(["query", "--file", "q.sql", "--param", "a=1", "--json-output"]));
+    assert_eq!(code, 0);
+    let v: Json = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["result"], json!([{"a": "1"}]));
+    assert!(c.run("tool", "echo", &["tags=@missing.json"], &[]).unwrap_err().contains("missing.json"));
+}

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Reporter, Severity};
 use crate::endpoint::{DataType, Endpoint, EndpointKind, SourceBody, TypeDef};
 use crate::project::Project;
 use crate::types;
@@ -23,35 +23,19 @@ pub fn check_static(project: &mut Project) {
 
 /// The checks of one endpoint that need neither the database nor other files.
 pub fn check_endpoint(file: &Path, e: &Endpoint, out: &mut Vec<Diagnostic>) {
-    Checker { file: file.to_path_buf(), out }.endpoint(e);
+    Checker { rep: Reporter { display: file, out } }.endpoint(e);
 }
 
 struct Checker<'a> {
-    file: PathBuf,
-    out: &'a mut Vec<Diagnostic>,
+    rep: Reporter<'a>,
 }
 
 impl Checker<'_> {
-    fn push(&mut self, severity: Severity, pos: Pos, path: &str, message: String, help: Option<String>) {
-        self.out.push(Diagnostic {
-            severity,
-            file: self.file.clone(),
-            line: pos.line,
-            column: pos.col,
-            yaml_path: path.to_string(),
-            message,
-            help,
-        });
-    }
-    fn error(&mut self, pos: Pos, path: &str, message: String) {
-        self.push(Severity::Error, pos, path, message, None);
-    }
-
     fn endpoint(&mut self, e: &Endpoint) {
         let mut seen = HashSet::new();
         for p in &e.parameters {
             if !seen.insert(p.name.as_str()) {
-                self.error(p.pos, &p.path, format!("duplicate parameter name '{}'", p.name));
+                self.rep.error(p.pos, &p.path, format!("duplicate parameter name '{}'", p.name));
             }
             self.type_def(&p.def);
         }
@@ -61,7 +45,7 @@ impl Checker<'_> {
         if let Some(src) = &e.source {
             if let SourceBody::File { declared, resolved } = &src.body {
                 if !resolved.is_file() {
-                    self.push(
+                    self.rep.push(
                         Severity::Error,
                         src.body_pos,
                         &format!("{}.file", src.path),
@@ -90,7 +74,7 @@ impl Checker<'_> {
         if let Some(values) = &def.enum_values {
             for (i, v) in values.iter().enumerate() {
                 if let Err(m) = types::coerce(&stripped, v) {
-                    self.error(
+                    self.rep.error(
                         def.pos_of(&format!("enum[{i}]")),
                         &format!("{}.enum[{i}]", def.path),
                         format!("enum value {} does not fit the declared type: {m}", types::py_repr(v)),
@@ -100,7 +84,7 @@ impl Checker<'_> {
         }
         if let Some(d) = &def.default {
             if let Err(m) = types::coerce(def, d) {
-                self.error(
+                self.rep.error(
                     def.pos_of("default"),
                     &format!("{}.default", def.path),
                     format!("default {} does not fit the declared type: {m}", types::py_repr(d)),
@@ -110,7 +94,7 @@ impl Checker<'_> {
         if let Some(examples) = &def.examples {
             for (i, v) in examples.iter().enumerate() {
                 if let Err(m) = types::coerce(def, v) {
-                    self.error(
+                    self.rep.error(
                         def.pos_of(&format!("examples[{i}]")),
                         &format!("{}.examples[{i}]", def.path),
                         format!("example {} does not fit the declared type: {m}", types::py_repr(v)),
@@ -120,7 +104,7 @@ impl Checker<'_> {
         }
         let misplaced = |present: bool, key: &str, wanted: &str, this: &mut Self| {
             if present {
-                this.push(
+                this.rep.push(
                     Severity::Warning,
                     def.pos_of(key),
                     &format!("{}.{key}", def.path),
@@ -158,7 +142,7 @@ impl Checker<'_> {
         for (lo_key, lo, hi_key, hi) in ranges {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo > hi {
-                    self.error(
+                    self.rep.error(
                         def.pos_of(lo_key),
                         &format!("{}.{lo_key}", def.path),
                         format!("'{lo_key}' ({lo}) is greater than '{hi_key}' ({hi}): no value can satisfy both"),
@@ -170,7 +154,7 @@ impl Checker<'_> {
             let props = def.properties.as_ref();
             for (i, r) in required.iter().enumerate() {
                 if !props.is_some_and(|p| p.contains_key(r)) {
-                    self.error(
+                    self.rep.error(
                         def.pos_of(&format!("required[{i}]")),
                         &format!("{}.required[{i}]", def.path),
                         format!("required property '{r}' is not declared in 'properties'"),
@@ -192,7 +176,7 @@ impl Checker<'_> {
             e.parameters.iter().map(|p| p.name.as_str()).filter(|p| !vars.iter().any(|v| v == p)).collect();
         if !unused.is_empty() {
             let list = unused.iter().map(|u| format!("'{u}'")).collect::<Vec<_>>().join(", ");
-            self.push(
+            self.rep.push(
                 Severity::Error,
                 e.name_pos,
                 "resource.uri",
@@ -201,7 +185,7 @@ impl Checker<'_> {
             );
         }
         if !e.name.contains("://") {
-            self.push(
+            self.rep.push(
                 Severity::Error,
                 e.name_pos,
                 "resource.uri",
@@ -221,7 +205,7 @@ impl Checker<'_> {
                         t.undeclared_variables(false).into_iter().filter(|v| !declared.contains(v.as_str())).collect();
                     undeclared.sort();
                     if !undeclared.is_empty() {
-                        self.push(
+                        self.rep.push(
                             Severity::Error,
                             m.pos,
                             &m.path,
@@ -233,7 +217,7 @@ impl Checker<'_> {
                 Err(err) => {
                     let pos =
                         Pos { line: m.pos.line + err.line().unwrap_or(1).saturating_sub(1) as u32, col: m.pos.col };
-                    self.error(
+                    self.rep.error(
                         pos,
                         &m.path,
                         format!("invalid template in message {i}: {}", err.detail().unwrap_or("syntax error")),
@@ -248,7 +232,7 @@ impl Checker<'_> {
         let mut names = HashSet::new();
         for t in tests {
             if !names.insert(t.name.as_str()) {
-                self.error(t.name_pos, &format!("{}.name", t.path), format!("duplicate test name '{}'", t.name));
+                self.rep.error(t.name_pos, &format!("{}.name", t.path), format!("duplicate test name '{}'", t.name));
             }
             let mut given = HashSet::new();
             for a in &t.arguments {
@@ -257,7 +241,7 @@ impl Checker<'_> {
                     None => {
                         let help = crate::diagnostics::suggest(&a.key, e.parameters.iter().map(|p| p.name.as_str()))
                             .map(|s| format!("did you mean '{s}'?"));
-                        self.push(
+                        self.rep.push(
                             Severity::Error,
                             a.key_pos,
                             &format!("{}.key", a.path),
@@ -272,7 +256,7 @@ impl Checker<'_> {
                     }
                     Some(p) => {
                         if let Err(m) = types::coerce(&p.def, &a.value) {
-                            self.error(
+                            self.rep.error(
                                 a.value_pos,
                                 &format!("{}.value", a.path),
                                 format!(
@@ -290,7 +274,7 @@ impl Checker<'_> {
             let Some(arguments_pos) = t.arguments_pos else { continue };
             for p in &e.parameters {
                 if p.def.default.is_none() && !given.contains(p.name.as_str()) {
-                    self.error(
+                    self.rep.error(
                         arguments_pos,
                         &format!("{}.arguments", t.path),
                         format!("test '{}' does not give required parameter '{}'", t.name, p.name),

@@ -30,15 +30,6 @@ impl<'n> Fields<'n> {
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
-
-    /// Position of the key itself (for "value of X" findings the value's position is used).
-    pub fn key_pos(&self, key: &str) -> Pos {
-        self.node
-            .as_map()
-            .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)))
-            .map(|(k, _)| k.pos)
-            .unwrap_or(self.node.pos)
-    }
 }
 
 pub struct Decoder<'r, 'a> {

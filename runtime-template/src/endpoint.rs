@@ -68,9 +68,6 @@ impl DataType {
     pub fn as_str(self) -> &'static str {
         Self::NAMES[self as usize]
     }
-    pub fn is_scalar(self) -> bool {
-        !matches!(self, Self::Array | Self::Object)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,10 +333,6 @@ impl Endpoint {
         }
     }
 
-    /// `tool.parameters[i]` etc.
-    pub fn path(&self) -> &'static str {
-        self.kind.as_str()
-    }
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.parameters.iter().find(|p| p.name == name)
     }

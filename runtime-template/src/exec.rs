@@ -134,10 +134,7 @@ impl Runtime {
         self.project
             .files
             .iter()
-            .filter(|f| {
-                let src = self.project.source_rel(f);
-                findings.diagnostics.iter().any(|d| d.is_error() && (d.file == f.rel || src.as_ref() == Some(&d.file)))
-            })
+            .filter(|f| findings.diagnostics.iter().any(|d| d.is_error() && self.project.owns(f, d)))
             .map(|f| f.rel.clone())
             .collect()
     }
@@ -216,7 +213,8 @@ impl Runtime {
     ) -> Result<QueryResult, ExecError> {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
         let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| &p.def);
-        db.query_cancellable(sql, args, &types, cancel)
+        db.query_json_cancellable(sql, args, &types, cancel)
+            .and_then(crate::db::JsonRows::into_result)
             .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
     }
 

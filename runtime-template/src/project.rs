@@ -33,9 +33,15 @@ impl Findings {
     pub fn errors(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
+    /// All findings, sorted, each with its source line.
     pub fn render(&self) -> String {
         let mut diags = self.diagnostics.clone();
         crate::diagnostics::sort(&mut diags);
+        self.render_some(&diags)
+    }
+
+    /// `diags` (a selection of these findings, or others about the same files), as given.
+    pub fn render_some(&self, diags: &[Diagnostic]) -> String {
         diags
             .iter()
             .map(|d| crate::diagnostics::render(d, self.sources.get(&d.file).map(|s| &**s)))
@@ -186,10 +192,6 @@ impl Project {
         self.files.iter().filter_map(|f| f.endpoint.as_ref().filter(|e| e.enabled).map(|e| (f, e)))
     }
 
-    pub fn find(&self, kind: EndpointKind, name: &str) -> Option<(&EndpointFile, &Endpoint)> {
-        self.endpoints().find(|(_, e)| e.kind == kind && e.name == name)
-    }
-
     /// The endpoint's source file relative to the project root, if it has one.
     pub fn source_rel(&self, file: &EndpointFile) -> Option<PathBuf> {
         match &file.endpoint.as_ref()?.source.as_ref()?.body {
@@ -198,6 +200,11 @@ impl Project {
             }
             _ => None,
         }
+    }
+
+    /// Whether a finding is about this endpoint file: its YAML or its SQL source file.
+    pub fn owns(&self, file: &EndpointFile, d: &Diagnostic) -> bool {
+        d.file == file.rel || self.source_rel(file).is_some_and(|s| d.file == s)
     }
 
     /// Errors found in a given file.

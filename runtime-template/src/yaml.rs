@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use indexmap::IndexMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::Value as Json;
 
@@ -350,11 +349,6 @@ fn looks_like_float(text: &str) -> bool {
     t.contains('.')
         && t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
         && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | 'e' | 'E' | '-' | '+'))
-}
-
-/// Ordered JSON object from a mapping node, for values (defaults, examples, test arguments).
-pub fn map_to_json(entries: &[(Node, Node)]) -> IndexMap<String, Json> {
-    entries.iter().map(|(k, v)| (k.key_text().unwrap_or_default(), v.to_json())).collect()
 }
 
 #[cfg(test)]

@@ -40,8 +40,8 @@ pub fn run(args: LintArgs) -> Result<ExitCode> {
         output::ok(json!(issues));
         return Ok(ExitCode::SUCCESS);
     }
-    for d in &findings {
-        println!("{}", diagnostics::render(d, project.findings.sources.get(&d.file).map(|s| &**s)));
+    if !findings.is_empty() {
+        println!("{}", project.findings.render_some(&findings));
     }
     let count = |s| findings.iter().filter(|d| d.severity == s).count();
     println!(

@@ -30,9 +30,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if !failed.is_empty() {
         let mut diags: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
         diagnostics::sort(&mut diags);
-        for d in &diags {
-            eprintln!("{}", diagnostics::render(d, findings.sources.get(&d.file).map(|s| &**s)));
-        }
+        eprintln!("{}", findings.render_some(&diags));
         if !args.ignore_errors {
             eprintln!("error: {} endpoint file(s) have errors; fix them or start with --ignore-errors", failed.len());
             return Ok(ExitCode::FAILURE);

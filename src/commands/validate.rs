@@ -33,7 +33,7 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     };
     let files: Vec<_> = project.files.iter().filter(|f| only.as_ref().is_none_or(|o| &f.rel == o)).collect();
     // a finding in an endpoint's .sql file belongs to that endpoint
-    let owns = |f: &EndpointFile, d: &Diagnostic| d.file == f.rel || project.source_rel(f).is_some_and(|s| d.file == s);
+    let owns = |f: &EndpointFile, d: &Diagnostic| project.owns(f, d);
     let mut diags: Vec<Diagnostic> =
         findings.diagnostics.iter().filter(|d| only.is_none() || files.iter().any(|f| owns(f, d))).cloned().collect();
     diagnostics::sort(&mut diags);
@@ -60,9 +60,8 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
             "diagnostics": diags,
         }));
     } else {
-        for d in &diags {
-            let source = findings.sources.get(&d.file).map(|s| &**s);
-            println!("{}", diagnostics::render(d, source));
+        if !diags.is_empty() {
+            println!("{}", findings.render_some(&diags));
         }
         let summary = format!(
             "{} endpoint file(s) checked: {} valid, {} with errors ({errors} error(s), {warnings} warning(s))",

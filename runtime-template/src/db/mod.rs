@@ -174,17 +174,6 @@ impl Database {
         self.query_json(sql, args, types)?.into_result()
     }
 
-    /// [`Database::query`] that `cancel` can stop from another thread.
-    pub fn query_cancellable<'t>(
-        &self,
-        sql: &str,
-        args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
-        cancel: Option<&Cancel>,
-    ) -> Result<QueryResult, DbError> {
-        self.query_json_cancellable(sql, args, types, cancel)?.into_result()
-    }
-
     /// Like [`Database::query`], the rows left as JSON text.
     pub fn query_json<'t>(
         &self,
