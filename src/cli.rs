@@ -38,6 +38,40 @@ pub enum Command {
     Lint(LintArgs),
     /// Serve the project over MCP (stdio or streamable HTTP)
     Serve(ServeArgs),
+    /// Install the project's Python dependencies (requirements.txt) with the embedded pip
+    #[command(subcommand)]
+    Deps(DepsCommand),
+    /// Run the embedded Python 3.11 as `python3` (-c, -m, scripts, the REPL)
+    Python(PythonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PythonArgs {
+    /// Arguments for python3
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DepsCommand {
+    /// Install requirements.txt into the project's .mxcp/site-packages (replaced only on success)
+    Install(DepsInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DepsInstallArgs {
+    /// Requirements file (default: requirements.txt at the project root)
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+    /// Look for wheels in DIR (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub find_links: Vec<PathBuf>,
+    /// Do not use the package index (air-gapped: only --find-links)
+    #[arg(long)]
+    pub no_index: bool,
+    /// Allow source distributions (default: wheels only, as `mxcp build` requires)
+    #[arg(long)]
+    pub allow_sdist: bool,
 }
 
 /// Options every project command takes.

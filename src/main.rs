@@ -9,6 +9,21 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Python mode: started as `python3` (sys.executable of the embedded interpreter, so pip,
+    // subprocess and multiprocessing re-enter here) or as `mxcp python ARGS...`
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv0_is_python = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n.to_string_lossy().starts_with("python"));
+    if argv0_is_python {
+        return commands::python::main(args);
+    }
+    if args.get(1).is_some_and(|a| a == "python") {
+        let mut py_args = vec![std::ffi::OsString::from("python3")];
+        py_args.extend(args[2..].iter().cloned());
+        return commands::python::main(py_args);
+    }
     let cli = cli::Cli::parse();
     if let Some(dir) = &cli.project_dir
         && let Err(e) = std::env::set_current_dir(dir)

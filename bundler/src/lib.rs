@@ -1,1 +1,4 @@
-//! Writes self-contained executables (see the `mxcp build` issue).
+//! Writes self-contained mxcp executables: Python dependency vendoring, payload packing, and
+//! the executable writer (the running binary, plus a payload and a trailer).
+
+pub mod vendor;

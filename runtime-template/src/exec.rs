@@ -1,10 +1,10 @@
 //! Executing an endpoint: input conversion → input policies → SQL (or prompt rendering) →
 //! result shaping by the declared return type → output validation → output policies.
 //!
-//! Python endpoints plug in here once the embedded interpreter exists.
+//! Python endpoints run in the embedded interpreter ([`crate::python`]), started on first need.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde_json::{Map, Value as Json, json};
 
@@ -30,8 +30,14 @@ pub enum ExecError {
     Output(String),
 }
 
+/// Where a call's notifications go (an MCP client's log and progress, while it waits).
+pub trait CallEvents: Send + Sync {
+    fn log(&self, level: &str, message: &str);
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
+}
+
 /// Who is calling, as policies see it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct CallOptions {
     /// A user context given on the command line or by a test (`None`: anonymous).
     pub user_context: Option<Json>,
@@ -40,12 +46,100 @@ pub struct CallOptions {
     pub skip_output_validation: bool,
     /// Lets the caller stop the call's query (a timeout).
     pub cancel: Option<crate::db::Cancel>,
+    /// Notifications raised by Python code during the call.
+    pub events: Option<Arc<dyn CallEvents>>,
+}
+
+/// The profile's database, shared by the executor and project Python; reopened on demand
+/// after `reload_duckdb` closed it.
+pub struct DbSlot {
+    opts: DbOptions,
+    slot: Mutex<Option<Arc<Database>>>,
+    /// Held for writing while a reload swaps the database: new queries wait.
+    reloading: RwLock<()>,
+    /// Run on every (re)opened database: registers plugin functions.
+    on_open: Mutex<Vec<Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>>>,
+}
+
+impl DbSlot {
+    fn new(opts: DbOptions) -> DbSlot {
+        DbSlot { opts, slot: Mutex::new(None), reloading: RwLock::new(()), on_open: Mutex::default() }
+    }
+
+    pub fn get(&self) -> Result<Arc<Database>, DbError> {
+        let _wait = self.reloading.read().expect("reload lock");
+        let mut slot = self.slot.lock().expect("db lock");
+        if let Some(db) = slot.as_ref() {
+            return Ok(db.clone());
+        }
+        let db = Arc::new(Database::open(&self.opts)?);
+        for w in &db.warnings {
+            eprintln!("warning: {w}");
+        }
+        for hook in self.on_open.lock().expect("hook lock").iter() {
+            hook(&db).map_err(DbError::Sql)?;
+        }
+        *slot = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Runs `hook` on the open database (if any) and on every database opened later.
+    pub fn add_on_open(&self, hook: Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>) -> Result<(), String> {
+        let current = self.slot.lock().expect("db lock").clone();
+        self.on_open.lock().expect("hook lock").push(hook.clone());
+        match current {
+            Some(db) => hook(&db),
+            None => Ok(()),
+        }
+    }
+
+    /// Drain → close → `payload` → (reopened by the next query).
+    pub fn reload(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
+        let _block = self.reloading.write().expect("reload lock");
+        let old = self.slot.lock().expect("db lock").take();
+        if let Some(old) = old {
+            let start = std::time::Instant::now();
+            while Arc::strong_count(&old) > 1 {
+                if start.elapsed() > std::time::Duration::from_secs(120) {
+                    return Err("reload_duckdb: queries still running after 120 s".into());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            drop(old);
+        }
+        payload()
+    }
+}
+
+/// What project Python reaches through `mxcp.runtime`.
+struct PyServices {
+    project: Arc<Project>,
+    db: Arc<DbSlot>,
+}
+
+impl crate::python::Services for PyServices {
+    fn execute(&self, sql: &str, params: &Map<String, Json>) -> Result<QueryResult, String> {
+        let db = self.db.get().map_err(|e| e.to_string())?;
+        db.query(sql, params, &|_| None).map_err(|e| e.to_string())
+    }
+    fn secret(&self, name: &str) -> Option<Json> {
+        self.project.user_config.secrets().into_iter().find(|s| s.name == name).map(|s| Json::Object(s.parameters))
+    }
+    fn user_config(&self) -> Json {
+        self.project.user_config.raw.clone()
+    }
+    fn site_config(&self) -> Json {
+        self.project.site.raw.clone()
+    }
+    fn reload_db(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
+        self.db.reload(payload)
+    }
 }
 
 pub struct Runtime {
     pub project: Arc<Project>,
-    db: Mutex<Option<Arc<Database>>>,
-    pool_size: usize,
+    db: Arc<DbSlot>,
+    python: OnceLock<Result<Arc<crate::python::Engine>, String>>,
     sources: Mutex<HashMap<std::path::PathBuf, Arc<str>>>,
     builtins: Vec<Endpoint>,
     excluded: std::collections::HashSet<std::path::PathBuf>,
@@ -55,10 +149,18 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(project: Project, pool_size: usize) -> Runtime {
         let builtins = if project.site.sql_tools.enabled { builtin_sql_tools(&project) } else { Vec::new() };
+        let p = &project;
+        let db = Arc::new(DbSlot::new(DbOptions {
+            path: p.duckdb_path(),
+            readonly: p.readonly,
+            extensions: p.site.extensions.clone(),
+            secrets: p.user_config.secrets(),
+            pool_size,
+        }));
         Runtime {
             project: Arc::new(project),
-            db: Mutex::new(None),
-            pool_size,
+            db,
+            python: OnceLock::new(),
             sources: Mutex::default(),
             builtins,
             excluded: Default::default(),
@@ -73,23 +175,71 @@ impl Runtime {
 
     /// The profile's database, opened on first use (a prompt-only call never opens it).
     pub fn db(&self) -> Result<Arc<Database>, DbError> {
-        let mut slot = self.db.lock().expect("db lock");
-        if let Some(db) = slot.as_ref() {
-            return Ok(db.clone());
+        self.db.get()
+    }
+
+    /// Whether the project runs Python: Python endpoints or plugins.
+    pub fn needs_python(&self) -> bool {
+        !self.project.site.plugins.is_empty()
+            || self.endpoints().any(|e| e.kind != EndpointKind::Prompt && e.language == Language::Python)
+    }
+
+    /// The project's Python, loaded on first use: modules imported, plugins created and their
+    /// functions registered with DuckDB, `@on_init` hooks run.
+    pub fn python(&self) -> Result<&Arc<crate::python::Engine>, ExecError> {
+        self.python
+            .get_or_init(|| {
+                let project = crate::python::ProjectPython {
+                    root: self.project.root.clone(),
+                    python_dir: self.project.root.join(&self.project.site.paths.python),
+                    plugin_dir: self.project.root.join(&self.project.site.paths.plugins),
+                    site_dirs: dependency_dirs(&self.project.root),
+                    plugins: self.plugin_defs()?,
+                };
+                let services = Arc::new(PyServices { project: self.project.clone(), db: self.db.clone() });
+                let engine = Arc::new(crate::python::Engine::load(&project, services)?);
+                let udfs = Arc::new(engine.take_udfs());
+                if !udfs.is_empty() {
+                    let engine = engine.clone();
+                    self.db.add_on_open(Arc::new(move |db: &Database| {
+                        for i in 0..udfs.len() {
+                            let (e, us) = (engine.clone(), udfs.clone());
+                            let u = &udfs[i];
+                            db.register_scalar(&u.name, &u.arg_types, &u.return_type, move |args| {
+                                e.call_udf(&us[i], args)
+                            })?;
+                        }
+                        Ok(())
+                    }))?;
+                }
+                engine.run_init_hooks();
+                Ok(engine)
+            })
+            .as_ref()
+            .map_err(|e| ExecError::Execution(e.clone()))
+    }
+
+    /// Plugin instances (§17): name, module and their configuration from the user config.
+    fn plugin_defs(&self) -> Result<Vec<(String, String, Json)>, String> {
+        let mut out = Vec::new();
+        for p in &self.project.site.plugins {
+            let cfg = match &p.config {
+                Some(key) => match self.project.user_config.plugin_config(key) {
+                    Some(c) => Json::Object(c.clone()),
+                    None => return Err(format!("Plugin configuration '{key}' not found in plugin config")),
+                },
+                None => Json::Object(Map::new()),
+            };
+            out.push((p.name.clone(), p.module.clone(), cfg));
         }
-        let p = &self.project;
-        let db = Arc::new(Database::open(&DbOptions {
-            path: p.duckdb_path(),
-            readonly: p.readonly,
-            extensions: p.site.extensions.clone(),
-            secrets: p.user_config.secrets(),
-            pool_size: self.pool_size,
-        })?);
-        for w in &db.warnings {
-            eprintln!("warning: {w}");
+        Ok(out)
+    }
+
+    /// Runs the Python `@on_shutdown` hooks, if Python was started.
+    pub fn shutdown(&self) {
+        if let Some(Ok(engine)) = self.python.get() {
+            engine.shutdown();
         }
-        *slot = Some(db.clone());
-        Ok(db)
     }
 
     /// Every endpoint a client can call: the project's, then the built-in SQL tools.
@@ -126,7 +276,67 @@ impl Runtime {
                 }),
             }
         }
+        self.check_python(&mut findings);
         findings
+    }
+
+    /// Python endpoints: the function exists and its signature matches the declaration. The
+    /// sources are parsed by the embedded interpreter's `ast`, never executed.
+    fn check_python(&self, findings: &mut Findings) {
+        use crate::diagnostics::{Diagnostic, Severity};
+        let diag = |file: std::path::PathBuf, pos: Pos, yaml_path: &str, message: String| Diagnostic {
+            severity: Severity::Error,
+            file,
+            line: pos.line,
+            column: pos.col,
+            yaml_path: yaml_path.to_string(),
+            message,
+            help: None,
+        };
+        for (file, e) in self.project.endpoints() {
+            if e.kind == EndpointKind::Prompt || e.language != Language::Python {
+                continue;
+            }
+            let Some(src) = &e.source else { continue };
+            let resolved = match &src.body {
+                SourceBody::File { resolved, .. } => resolved,
+                SourceBody::Code { .. } => {
+                    let msg = "Python endpoints must specify source.file (inline code is not supported)".to_string();
+                    findings.diagnostics.push(diag(file.rel.clone(), src.body_pos, &src.path, msg));
+                    continue;
+                }
+            };
+            if !resolved.is_file() {
+                continue; // reported by the static checks
+            }
+            let shown = resolved.strip_prefix(&self.project.root).unwrap_or(resolved).to_path_buf();
+            match crate::python::check_function(resolved, &e.name, &shown.to_string_lossy(), &e.parameters) {
+                Ok(found) => {
+                    if !found.is_empty() && !findings.sources.contains_key(&shown) {
+                        // the renderer quotes the Python line like a YAML one
+                        if let Ok(text) = std::fs::read_to_string(resolved) {
+                            findings.sources.insert(shown.clone(), text.into());
+                        }
+                    }
+                    for f in found {
+                        let d = match &f.yaml_param {
+                            None => {
+                                diag(shown.clone(), Pos { line: f.line as u32, col: f.column as u32 }, "", f.message)
+                            }
+                            Some(name) => match e.parameters.iter().find(|p| &p.name == name) {
+                                Some(p) => diag(file.rel.clone(), p.pos, &p.path, f.message),
+                                None => diag(file.rel.clone(), src.body_pos, &src.path, f.message),
+                            },
+                        };
+                        findings.diagnostics.push(d);
+                    }
+                }
+                Err(err) => {
+                    let msg = format!("Python endpoints were not checked: {err}");
+                    findings.diagnostics.push(diag(file.rel.clone(), src.pos, &src.path, msg));
+                }
+            }
+        }
     }
 
     /// Endpoint files with an error among `findings` (including errors in their SQL files).
@@ -156,6 +366,10 @@ impl Runtime {
 
     pub fn call_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
         let args = types::coerce_arguments(&e.parameters, args).map_err(ExecError::Input)?;
+        // hooks and plugin functions may be what SQL endpoints rely on
+        if self.needs_python() {
+            self.python()?;
+        }
         // the user object is built only for endpoints that have policies
         let has_policies = !(e.policies.input.is_empty() && e.policies.output.is_empty());
         let user = if has_policies { user_context(opts) } else { Json::Null };
@@ -164,13 +378,7 @@ impl Runtime {
             EndpointKind::Prompt => self.render_prompt(e, &args)?,
             _ => match e.language {
                 Language::Sql => self.run_sql_endpoint(e, &args, opts.cancel.as_ref())?,
-                Language::Python => {
-                    return Err(ExecError::Execution(format!(
-                        "{} '{}' is a Python endpoint; this build of mxcp does not embed Python yet",
-                        e.kind.as_str(),
-                        e.name
-                    )));
-                }
+                Language::Python => self.run_python_endpoint(e, &args, opts)?,
             },
         };
         let shaped = if e.kind == EndpointKind::Prompt { raw } else { shape(raw, e.return_type.as_ref())? };
@@ -197,6 +405,23 @@ impl Runtime {
         }
         let sql = self.executable_sql(e)?;
         self.query_cancellable(&sql, args, &e.parameters, cancel).map(QueryResult::into_json)
+    }
+
+    fn run_python_endpoint(
+        &self,
+        e: &Endpoint,
+        args: &Map<String, Json>,
+        opts: &CallOptions,
+    ) -> Result<Json, ExecError> {
+        let Some(SourceBody::File { resolved, .. }) = e.source.as_ref().map(|s| &s.body) else {
+            return Err(ExecError::Execution("Python endpoints must specify source.file".into()));
+        };
+        let shown = resolved.strip_prefix(&self.project.root).unwrap_or(resolved).to_string_lossy().into_owned();
+        let ctx = crate::python::CallContext {
+            events: opts.events.clone(),
+            user: opts.user_context.as_ref().map(|_| user_context(opts)),
+        };
+        self.python()?.call(resolved, &e.name, &shown, &e.parameters, args, ctx).map_err(ExecError::Execution)
     }
 
     /// Runs SQL on the profile's database with `$name` parameters typed by `params`.
@@ -282,6 +507,23 @@ impl Runtime {
         Ok(Json::Array(out))
     }
 }
+
+/// site-packages directories of a project's dependencies: the project-local one that
+/// `mxcp deps install` fills, and an active virtual environment of the same Python version.
+pub fn dependency_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut dirs = vec![root.join(DEPS_DIR)];
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
+        let sp = std::path::Path::new(&venv).join("lib/python3.11/site-packages");
+        if sp.is_dir() {
+            dirs.push(sp);
+        }
+    }
+    dirs.retain(|d| d.is_dir());
+    dirs
+}
+
+/// Where `mxcp deps install` puts a project's dependencies (relative to its root).
+pub const DEPS_DIR: &str = ".mxcp/site-packages";
 
 /// JSON to a template value by hand (serde_json's exact numbers do not survive serde).
 fn jinja_value(v: &Json) -> minijinja::Value {

@@ -7,6 +7,7 @@
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 
+pub mod cache;
 pub mod checks;
 pub mod db;
 pub mod decode;
@@ -16,6 +17,7 @@ pub mod exec;
 pub mod lint;
 pub mod policy;
 pub mod project;
+pub mod python;
 pub mod server;
 pub mod site;
 pub mod sql_checks;

@@ -86,6 +86,7 @@ fn run_one(rt: &Runtime, e: &Endpoint, t: &TestDef, user_override: Option<&Json>
     let start = Instant::now();
     let args: Map<String, Json> = t.arguments.iter().map(|a| (a.key.clone(), a.value.clone())).collect();
     let opts = CallOptions {
+        events: None,
         user_context: user_override.cloned().or_else(|| t.user_context.clone()),
         user_provider: "test",
         skip_output_validation: false,

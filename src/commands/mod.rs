@@ -1,8 +1,10 @@
 //! Command logic, one module per command.
 
+mod deps;
 mod init;
 mod lint;
 mod list;
+pub mod python;
 mod query;
 mod run;
 mod serve;
@@ -27,6 +29,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Deps(args) => deps::run(args),
+        Command::Python(_) => unreachable!("python mode is dispatched before argument parsing"),
     }
 }
 

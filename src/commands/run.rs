@@ -26,8 +26,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 user_provider: "cli",
                 skip_output_validation: args.skip_output_validation,
                 cancel: None,
+                events: None,
             };
-            Ok(runtime.call(kind, &args.name, &params, &opts)?)
+            let result = runtime.call(kind, &args.name, &params, &opts);
+            runtime.shutdown();
+            Ok(result?)
         },
         output::print_value,
     )

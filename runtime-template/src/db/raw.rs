@@ -46,6 +46,10 @@ impl RawDb {
         }
     }
 
+    pub fn handle(&self) -> ffi::duckdb_database {
+        self.db
+    }
+
     /// A `duckdb` crate connection to this instance.
     pub fn connect(&self) -> duckdb::Result<duckdb::Connection> {
         // SAFETY: `self.db` is a valid open database that outlives the connection (the

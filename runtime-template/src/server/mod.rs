@@ -29,7 +29,7 @@ use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use serde_json::{Map, Value as Json};
 
 use crate::endpoint::{Endpoint, EndpointKind};
-use crate::exec::{CallOptions, ExecError, Runtime};
+use crate::exec::{CallEvents, CallOptions, ExecError, Runtime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -77,6 +77,21 @@ impl Default for ServeOptions {
 
 /// Serves until stdin closes (stdio) or SIGINT/SIGTERM (HTTP, after in-flight calls finish).
 pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerError> {
+    // the protocol leaves fd 1 before any Python or C extension could print to it
+    let proto_out = match opts.transport {
+        Transport::Stdio => Some(stdio::take_stdout().map_err(|e| ServerError::Start(e.to_string()))?),
+        Transport::StreamableHttp => None,
+    };
+    // Python starts now, not at the first call: its `@on_init` hooks run at start-up
+    if runtime.needs_python() {
+        runtime.python().map_err(|e| ServerError::Start(e.to_string()))?;
+    }
+    let result = serve_with(runtime.clone(), opts, proto_out);
+    runtime.shutdown();
+    result
+}
+
+fn serve_with(runtime: Arc<Runtime>, opts: ServeOptions, proto_out: Option<std::fs::File>) -> Result<(), ServerError> {
     let state = Arc::new(State::new(runtime, opts.call_timeout));
     // stdio is one client taking turns: a single-threaded runtime saves a cross-thread wake-up
     // at each hop of every message (measured: ~0.5 -> ~0.43 ms per call); HTTP serves many
@@ -87,14 +102,14 @@ pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerErro
     .map_err(|e| ServerError::Start(e.to_string()))?;
     rt.block_on(async move {
         match opts.transport {
-            Transport::Stdio => serve_stdio(state).await,
+            Transport::Stdio => serve_stdio(state, proto_out.expect("taken for stdio")).await,
             Transport::StreamableHttp => serve_http(state, &opts).await,
         }
     })
 }
 
-async fn serve_stdio(state: Arc<State>) -> Result<(), ServerError> {
-    stdio::run(|input, output| async move {
+async fn serve_stdio(state: Arc<State>, proto_out: std::fs::File) -> Result<(), ServerError> {
+    stdio::run(proto_out, |input, output| async move {
         match Handler::new(state).serve((input, output)).await {
             Ok(running) => {
                 let _ = running.waiting().await;
@@ -323,12 +338,18 @@ impl State {
 
     /// Runs a call off the async threads, bounded by the call timeout; a panic inside the call
     /// becomes an error for this call only.
-    async fn call(&self, kind: EndpointKind, name: &str, args: Map<String, Json>) -> Result<Json, ExecError> {
+    async fn call(
+        &self,
+        kind: EndpointKind,
+        name: &str,
+        args: Map<String, Json>,
+        events: Option<Arc<dyn CallEvents>>,
+    ) -> Result<Json, ExecError> {
         let rt = self.runtime.clone();
         let name_owned = name.to_string();
         let _in_flight = InFlight::new(self);
         let cancel = crate::db::Cancel::default();
-        let opts = CallOptions { cancel: Some(cancel.clone()), ..CallOptions::default() };
+        let opts = CallOptions { cancel: Some(cancel.clone()), events, ..CallOptions::default() };
         let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &opts));
         match tokio::time::timeout(self.call_timeout, task).await {
             Ok(Ok(result)) => result,
@@ -407,16 +428,38 @@ impl Handler {
         Handler { state, level: Arc::new(Mutex::new(None)) }
     }
 
-    async fn log(&self, ctx: &RequestContext<RoleServer>, level: LoggingLevel, message: String) {
+    async fn log(&self, peer: &rmcp::service::Peer<RoleServer>, level: LoggingLevel, message: String) {
         let wanted = *self.level.lock().expect("level lock");
         if wanted.is_some_and(|w| severity(level) >= severity(w)) {
-            let _ = ctx
-                .peer
+            let _ = peer
                 .notify_logging_message(
                     LoggingMessageNotificationParam::new(level, Json::String(message)).with_logger("mxcp"),
                 )
                 .await;
         }
+    }
+}
+
+enum Event {
+    Log(LoggingLevel, String),
+    Progress(f64, Option<f64>, Option<String>),
+}
+
+/// Python's `mcp.info(...)`/`mcp.progress(...)` from a blocking thread, to the session's task.
+struct ChannelEvents(tokio::sync::mpsc::UnboundedSender<Event>);
+
+impl CallEvents for ChannelEvents {
+    fn log(&self, level: &str, message: &str) {
+        let level = match level {
+            "debug" => LoggingLevel::Debug,
+            "warning" => LoggingLevel::Warning,
+            "error" => LoggingLevel::Error,
+            _ => LoggingLevel::Info,
+        };
+        let _ = self.0.send(Event::Log(level, message.to_string()));
+    }
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let _ = self.0.send(Event::Progress(progress, total, message.map(str::to_string)));
     }
 }
 
@@ -474,9 +517,38 @@ impl ServerHandler for Handler {
         if let Some(token) = &progress {
             let _ = ctx.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 0.0).with_total(1.0)).await;
         }
-        let outcome = self.state.call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default()).await;
+        // notifications raised by Python code during the call go out before the result
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        let forward = {
+            let (handler, peer, token) = (self.clone(), ctx.peer.clone(), progress.clone());
+            tokio::spawn(async move {
+                let mut reported = false;
+                while let Some(ev) = rx.recv().await {
+                    match ev {
+                        Event::Log(level, message) => handler.log(&peer, level, message).await,
+                        Event::Progress(value, total, message) => {
+                            if let Some(token) = &token {
+                                let mut p = ProgressNotificationParam::new(token.clone(), value);
+                                p.total = total;
+                                p.message = message;
+                                let _ = peer.notify_progress(p).await;
+                                reported = true;
+                            }
+                        }
+                    }
+                }
+                reported
+            })
+        };
+        let events: Arc<dyn CallEvents> = Arc::new(ChannelEvents(tx));
+        let outcome = self.state.call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default(), Some(events)).await;
+        // the sender goes with the call; a call that timed out may still hold it
+        let reported = tokio::time::timeout(Duration::from_millis(200), forward).await.ok().and_then(Result::ok);
         if let Some(token) = &progress {
-            let _ = ctx.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 1.0).with_total(1.0)).await;
+            if reported != Some(true) {
+                let _ =
+                    ctx.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 1.0).with_total(1.0)).await;
+            }
         }
         match outcome {
             Ok(result) => {
@@ -486,7 +558,7 @@ impl ServerHandler for Handler {
                 Ok(r.into())
             }
             Err(e) => {
-                self.log(&ctx, LoggingLevel::Error, format!("tool {name}: {e}")).await;
+                self.log(&ctx.peer, LoggingLevel::Error, format!("tool {name}: {e}")).await;
                 Ok(CallToolResult::error(vec![ContentBlock::text(format!("Error executing tool {name}: {e}"))]).into())
             }
         }
@@ -534,7 +606,7 @@ impl ServerHandler for Handler {
             }
         };
         let mime = self.state.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
-        match self.state.call(EndpointKind::Resource, &template, args).await {
+        match self.state.call(EndpointKind::Resource, &template, args, None).await {
             Ok(result) => {
                 let (text, default_mime) = match &result {
                     Json::String(s) => (s.clone(), "text/plain"),
@@ -567,7 +639,7 @@ impl ServerHandler for Handler {
         };
         let description = endpoint.description.clone();
         let args = req.arguments.unwrap_or_default();
-        match self.state.call(EndpointKind::Prompt, &req.name, args).await {
+        match self.state.call(EndpointKind::Prompt, &req.name, args, None).await {
             Ok(Json::Array(messages)) => {
                 let messages = messages
                     .iter()

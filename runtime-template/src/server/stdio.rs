@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The original stdout for the protocol; fd 1 now points at stderr.
-fn take_stdout() -> std::io::Result<std::fs::File> {
+pub fn take_stdout() -> std::io::Result<std::fs::File> {
     // SAFETY: plain descriptor duplication on fds this process owns.
     unsafe {
         let proto = libc::dup(1);
@@ -29,12 +29,12 @@ fn take_stdout() -> std::io::Result<std::fs::File> {
 }
 
 /// Runs `serve` with gated stdin and the protected stdout until stdin closes.
-pub async fn run<F, Fut>(serve: F) -> std::io::Result<()>
+pub async fn run<F, Fut>(proto_out: std::fs::File, serve: F) -> std::io::Result<()>
 where
     F: FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let mut proto_out = tokio::fs::File::from_std(take_stdout()?);
+    let mut proto_out = tokio::fs::File::from_std(proto_out);
     let (mut to_server, server_in) = tokio::io::duplex(1 << 20);
     let (server_out, from_server) = tokio::io::duplex(1 << 20);
     let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<String>();

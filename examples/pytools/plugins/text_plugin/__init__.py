@@ -1,0 +1,12 @@
+"""A DuckDB function plugin: rot_<instance>(text) shifts lowercase letters."""
+from mxcp.plugins import MXCPBasePlugin, udf
+
+
+class MXCPPlugin(MXCPBasePlugin):
+    def __init__(self, config):
+        super().__init__(config)
+        self.shift = int(self.config.get("rotation", "1"))
+
+    @udf
+    def rot(self, text: str) -> str:
+        return "".join(chr((ord(c) - 97 + self.shift) % 26 + 97) if c.islower() else c for c in text)

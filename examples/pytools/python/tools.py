@@ -1,0 +1,68 @@
+"""Python tools: sync and async functions, the database, configuration, notifications."""
+import asyncio
+from datetime import date
+from decimal import Decimal
+
+from mxcp.runtime import config, db, mcp, on_init, on_shutdown, plugins
+
+EVENTS = []
+
+
+@on_init
+def create_tables():
+    db.execute("CREATE OR REPLACE TABLE notes (id INTEGER, body VARCHAR, created DATE, amount DECIMAL(10, 2))")
+    EVENTS.append("init")
+
+
+@on_shutdown
+def goodbye():
+    print("shutdown hook ran")
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+async def countdown(start: int, delay_ms: int = 5) -> dict:
+    await mcp.info(f"counting down from {start}")
+    for i in range(start):
+        await mcp.progress(i + 1, start, f"{start - i - 1} left")
+        await asyncio.sleep(delay_ms / 1000)
+    return {"done": True, "steps": start}
+
+
+def add_note(note_id: int, body: str, created: date, amount: float = 12.5) -> dict:
+    db.execute(
+        "INSERT INTO notes VALUES ($id, $body, $created, $amount)",
+        {"id": note_id, "body": body, "created": created, "amount": Decimal(str(amount))},
+    )
+    row = db.execute("SELECT * FROM notes WHERE id = $id", {"id": note_id})[0]
+    return {
+        "id": row["id"],
+        "body": row["body"],
+        "created": row["created"],
+        "types": [type(row["created"]).__name__, type(row["amount"]).__name__],
+        "amount": row["amount"],
+    }
+
+
+def whoami() -> dict:
+    secret = config.get_secret("api_creds") or {}
+    return {
+        "user": secret.get("username"),
+        "project": config.get_setting("project"),
+        "missing": config.get_setting("no.such.key", "fallback"),
+        "events": EVENTS,
+        "plugins": plugins.list(),
+    }
+
+
+def check_positive(value: int) -> int:
+    if value < 0:
+        raise ValueError("negative not allowed")
+    return value
+
+
+def shifted(text: str) -> str:
+    """Calls the plugin's DuckDB function from SQL."""
+    return db.execute("SELECT rot_text($t) AS r", {"t": text})[0]["r"]

@@ -1,0 +1,53 @@
+//! Packs the build machine's CPython 3.11 standard library (plus mxcp's own Python package)
+//! into a zstd blob that the runtime embeds and extracts once per machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::Digest;
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let packer = manifest.join("build/pack_stdlib.py");
+    let py_dir = manifest.join("python");
+    println!("cargo:rerun-if-changed={}", packer.display());
+    println!("cargo:rerun-if-changed={}", py_dir.display());
+    rerun_for_tree(&py_dir);
+    println!("cargo:rerun-if-env-changed=MXCP_BUILD_PYTHON");
+    println!("cargo:rerun-if-env-changed=MXCP_PATCHELF");
+    println!("cargo:rerun-if-env-changed=MXCP_STDLIB_ZSTD_LEVEL");
+
+    let python = std::env::var("MXCP_BUILD_PYTHON").unwrap_or_else(|_| "python3.11".into());
+    let tar = out.join("stdlib.tar");
+    let mut cmd = Command::new(&python);
+    cmd.arg(&packer).arg(&tar).arg(&py_dir);
+    if let Ok(patchelf) = std::env::var("MXCP_PATCHELF") {
+        cmd.arg(patchelf);
+    }
+    let status = cmd.status().unwrap_or_else(|e| {
+        panic!("cannot run {python} to pack the standard library ({e}); source scripts/env.sh or set MXCP_BUILD_PYTHON")
+    });
+    assert!(status.success(), "packing the Python standard library failed");
+
+    let raw = std::fs::read(&tar).unwrap();
+    let level: i32 = std::env::var("MXCP_STDLIB_ZSTD_LEVEL").ok().and_then(|l| l.parse().ok()).unwrap_or(19);
+    let blob = zstd::bulk::compress(&raw, level).unwrap();
+    std::fs::remove_file(&tar).ok();
+    let hash = sha2::Sha256::digest(&blob);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(out.join("stdlib.tar.zst"), &blob).unwrap();
+    println!("cargo:rustc-env=MXCP_STDLIB_SHA256={hex}");
+    println!("cargo:rustc-env=MXCP_STDLIB_RAW_SIZE={}", raw.len());
+}
+
+fn rerun_for_tree(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            rerun_for_tree(&p);
+        } else {
+            println!("cargo:rerun-if-changed={}", p.display());
+        }
+    }
+}

@@ -1,0 +1,141 @@
+"""Packs the build machine's CPython 3.11 standard library for embedding in mxcp.
+
+Usage: pack_stdlib.py OUT.tar MXCP_PY_DIR [PATCHELF]
+
+Writes a deterministic tar (sorted, mtime 0, root-owned) with a real-install layout:
+  lib/python3.11/...                 sources + unchecked-hash .pyc in __pycache__
+  lib/python3.11/lib-dynload/*.so    stripped extension modules, rpath $ORIGIN/.libs
+  lib/python3.11/lib-dynload/.libs/  the non-glibc system libraries they need (ssl, ffi, ...)
+  lib/mxcp/...                       mxcp's own Python package (mxcp.runtime, mxcp.plugins)
+Unchecked-hash pycs never go stale whatever the extracted mtimes, so nothing is recompiled.
+"""
+import importlib._bootstrap_external as bext
+import importlib.util
+import io
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+
+EXCLUDED_DIRS = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo", "lib2to3", "site-packages",
+                 "__pycache__", "_bundled_setuptools"}
+EXCLUDED_MODULES = ("_test", "xxlimited", "_tkinter", "_curses", "readline", "nis", "ossaudiodev", "_xxtestfuzz")
+# glibc's own libraries are on every target; everything else an extension needs is vendored
+GLIBC = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+         "ld-linux-x86-64.so.2", "linux-vdso.so.1", "libgcc_s.so.1"}
+
+
+def pyc_bytes(source, name):
+    code = compile(source, name, "exec", dont_inherit=True, optimize=0)
+    return bext._code_to_hash_pyc(code, importlib.util.source_hash(source), checked=False)
+
+
+class Tar:
+    def __init__(self):
+        self.entries = {}
+
+    def add(self, name, data, mode=0o644):
+        self.entries[name] = (data, mode)
+
+    def write(self, out):
+        with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
+            dirs = set()
+            for name in self.entries:
+                parts = name.split("/")
+                for i in range(1, len(parts)):
+                    dirs.add("/".join(parts[:i]))
+            for name in sorted(dirs | set(self.entries)):
+                info = tarfile.TarInfo(name)
+                info.mtime = 0
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                if name in self.entries:
+                    data, mode = self.entries[name]
+                    info.size = len(data)
+                    info.mode = mode
+                    t.addfile(info, io.BytesIO(data))
+                else:
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    t.addfile(info)
+
+
+def add_python_tree(tar, root, prefix, exclude_dirs=EXCLUDED_DIRS):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in exclude_dirs and not d.startswith("config-3"))
+        rel_dir = os.path.relpath(dirpath, root)
+        for f in sorted(filenames):
+            path = os.path.join(dirpath, f)
+            rel = os.path.normpath(os.path.join(prefix, rel_dir, f))
+            if f.endswith(".py"):
+                src = open(path, "rb").read()
+                tar.add(rel, src)
+                try:
+                    pyc = pyc_bytes(src, rel)
+                except SyntaxError:
+                    continue  # e.g. lib2to3 test data; shipped as source only
+                stem = f[:-3]
+                tar.add(os.path.normpath(os.path.join(prefix, rel_dir, "__pycache__", f"{stem}.cpython-311.pyc")), pyc)
+            elif f.endswith((".pyc", ".pyo", ".so", ".a", ".o")):
+                continue
+            elif rel_dir.endswith("ensurepip/_bundled") and not f.startswith("pip-"):
+                continue  # only pip's wheel: mxcp installs binary wheels, never builds sdists
+            else:
+                tar.add(rel, open(path, "rb").read())
+
+
+def needed_libs(so):
+    out = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
+    libs = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] == "=>" and parts[0] not in GLIBC and parts[2].startswith("/"):
+            libs[parts[0]] = os.path.realpath(parts[2])
+        elif len(parts) >= 2 and parts[1] == "=>" and parts[2] == "not":
+            sys.exit(f"error: {so} needs {parts[0]}, which is not installed")
+    return libs
+
+
+def main(out, mxcp_py_dir, patchelf=None):
+    stdlib = sysconfig.get_path("stdlib")
+    dynload = os.path.join(stdlib, "lib-dynload")
+    tar = Tar()
+    add_python_tree(tar, stdlib, "lib/python3.11")
+    add_python_tree(tar, mxcp_py_dir, "lib/mxcp", exclude_dirs={"__pycache__"})
+    vendored = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in sorted(os.listdir(dynload)):
+            if not f.endswith(".so") or f.startswith(EXCLUDED_MODULES):
+                continue
+            src = os.path.join(dynload, f)
+            vendored.update(needed_libs(src))
+            dst = os.path.join(tmp, f)
+            shutil.copyfile(src, dst)
+            subprocess.run(["strip", "--strip-unneeded", dst], check=True)
+            if patchelf:
+                subprocess.run([patchelf, "--set-rpath", "$ORIGIN/.libs", dst], check=True)
+            tar.add(f"lib/python3.11/lib-dynload/{f}", open(dst, "rb").read(), 0o755)
+        if patchelf:
+            # libraries those libraries need (libssl -> libcrypto) come along too
+            pending = list(vendored.values())
+            while pending:
+                for name, path in needed_libs(pending.pop()).items():
+                    if name not in vendored:
+                        vendored[name] = path
+                        pending.append(path)
+            for name, path in sorted(vendored.items()):
+                dst = os.path.join(tmp, name)
+                shutil.copyfile(path, dst)
+                os.chmod(dst, 0o755)
+                subprocess.run(["strip", "--strip-unneeded", dst], check=True)
+                subprocess.run([patchelf, "--set-rpath", "$ORIGIN", dst], check=True)
+                tar.add(f"lib/python3.11/lib-dynload/.libs/{name}", open(dst, "rb").read(), 0o755)
+    tar.write(out)
+    print(f"packed {len(tar.entries)} files, vendored {sorted(vendored) if patchelf else 'no'} system libraries",
+          file=sys.stderr)
+
+
+main(*sys.argv[1:])

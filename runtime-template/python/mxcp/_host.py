@@ -1,0 +1,382 @@
+"""How the mxcp executable drives project Python: loading modules, calling endpoint functions,
+plugins and hooks, and checking endpoint signatures without running module code.
+
+Called from Rust (src/python/); not an API for endpoint code.
+"""
+import ast
+import asyncio
+import contextvars
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import site
+import sys
+import threading
+import traceback
+
+import _mxcp_native as _native
+
+hooks = {"init": [], "shutdown": []}
+plugins = {}
+_call = contextvars.ContextVar("mxcp_call", default=None)
+_modules = {}
+_python_dir = None
+_loop = None
+_loop_lock = threading.Lock()
+
+
+def _warn(message):
+    _native.log_local("warning", message)
+
+
+# ---- start-up -------------------------------------------------------------------------------
+
+def setup(root, python_dir, plugin_dir, site_dirs):
+    """Puts the project on sys.path (python/ and the root first, like the reference) and the
+    project's dependency directories after it (their .pth files processed)."""
+    global _python_dir
+    _python_dir = os.path.abspath(python_dir)
+    for d in (plugin_dir, root, python_dir):
+        if d and os.path.isdir(d) and d not in sys.path:
+            sys.path.insert(0, d)
+    for d in site_dirs:
+        if os.path.isdir(d):
+            site.addsitedir(d)
+
+
+def load_all():
+    """Imports every module under python/ (not `__init__.py`, not `_*.py`) so their hooks register."""
+    if not _python_dir or not os.path.isdir(_python_dir):
+        return
+    for dirpath, dirnames, filenames in os.walk(_python_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__pycache__")))
+        for f in sorted(filenames):
+            if f.endswith(".py") and not f.startswith("_"):
+                path = os.path.join(dirpath, f)
+                try:
+                    module_for(path)
+                except BaseException as e:  # noqa: BLE001 - a broken module must not stop the others
+                    _warn(f"cannot import {os.path.relpath(path, os.path.dirname(_python_dir))}: "
+                          f"{type(e).__name__}: {e}")
+
+
+def load_plugins(defs):
+    """`defs`: [(name, module, config dict)]. Instantiates each `module.MXCPPlugin` and returns
+    its UDFs as (sql name, method, parameter type names, return type name)."""
+    from mxcp.plugins import MXCPBasePlugin
+
+    udfs = []
+    for name, module_name, cfg in defs:
+        module = importlib.import_module(module_name)
+        cls = getattr(module, "MXCPPlugin", None)
+        if cls is None or not (isinstance(cls, type) and issubclass(cls, MXCPBasePlugin)):
+            raise TypeError(f"plugin '{name}': module '{module_name}' has no MXCPPlugin class "
+                            "derived from mxcp.plugins.MXCPBasePlugin")
+        instance = cls(cfg)
+        plugins[name] = instance
+        for method in instance.udfs():
+            hints = _hints(method)
+            params = [p for p in inspect.signature(method).parameters.values()]
+            arg_types = []
+            for p in params:
+                if p.name not in hints:
+                    raise TypeError(f"plugin '{name}': @udf {method.__name__} needs a type hint on '{p.name}'")
+                arg_types.append(_type_name(hints[p.name]))
+            if "return" not in hints:
+                raise TypeError(f"plugin '{name}': @udf {method.__name__} needs a return type hint")
+            udfs.append((f"{method.__name__}_{name}", method, arg_types, _type_name(hints["return"])))
+    return udfs
+
+
+def _hints(func):
+    import typing
+
+    try:
+        return typing.get_type_hints(func)
+    except Exception:  # noqa: BLE001
+        return dict(getattr(func, "__annotations__", {}))
+
+
+def _type_name(t):
+    import datetime
+    import decimal
+    import typing
+
+    origin = typing.get_origin(t)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(t) if a is not type(None)]
+        return _type_name(args[0]) if len(args) == 1 else "VARCHAR"
+    if origin in (list, tuple):
+        args = typing.get_args(t)
+        return (_type_name(args[0]) if args else "VARCHAR") + "[]"
+    table = {str: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN", bytes: "BLOB",
+             decimal.Decimal: "DOUBLE", datetime.date: "DATE", datetime.datetime: "TIMESTAMP",
+             datetime.time: "TIME"}
+    if t in table:
+        return table[t]
+    raise TypeError(f"unsupported UDF type {t!r}")
+
+
+def run_hooks(kind):
+    for func in list(hooks[kind]):
+        try:
+            result = func()
+            if inspect.isawaitable(result):
+                _run_async(result, None)
+        except BaseException as e:  # noqa: BLE001 - hooks are not fatal
+            _warn(f"{kind} hook {getattr(func, '__qualname__', func)} failed: {type(e).__name__}: {e}")
+
+
+def shutdown():
+    run_hooks("shutdown")
+    for name, p in list(plugins.items()):
+        try:
+            p.shutdown()
+        except BaseException as e:  # noqa: BLE001
+            _warn(f"plugin {name} shutdown failed: {e}")
+
+
+def reload(payload_func, description):
+    _native.reload_db(payload_func, description or "")
+
+
+# ---- calls ----------------------------------------------------------------------------------
+
+def module_for(path):
+    """The module of a source file: dotted name under python/, else a private name."""
+    path = os.path.abspath(path)
+    mod = _modules.get(path)
+    if mod is not None:
+        return mod
+    if _python_dir and path.startswith(_python_dir + os.sep):
+        rel = os.path.relpath(path, _python_dir)[:-3]
+        name = rel.replace(os.sep, ".")
+        if name.endswith(".__init__"):
+            name = name[: -len(".__init__")]
+        mod = importlib.import_module(name)
+    else:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name = f"_mxcp_endpoint_{stem}_{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    _modules[path] = mod
+    return mod
+
+
+def call(path, func_name, kwargs, ctx, shown_path):
+    mod = module_for(path)
+    func = getattr(mod, func_name, None)
+    if func is None or not callable(func):
+        raise LookupError(f"Function '{func_name}' not found in {shown_path}")
+    if inspect.iscoroutinefunction(func):
+        return _run_async(func(**kwargs), ctx)
+    token = _call.set(ctx)
+    try:
+        result = func(**kwargs)
+    finally:
+        _call.reset(token)
+    if inspect.isawaitable(result):
+        return _run_async(result, ctx)
+    return result
+
+
+def call_udf(method, args):
+    return method(*args)
+
+
+def _event_loop():
+    """One asyncio loop on a daemon thread runs every async endpoint."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run():
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            threading.Thread(target=run, name="mxcp-asyncio", daemon=True).start()
+            ready.wait()
+            _loop = loop
+        return _loop
+
+
+async def _in_context(ctx, awaitable):
+    _call.set(ctx)
+    return await awaitable
+
+
+def _run_async(awaitable, ctx):
+    # .result() waits with the GIL released; the calling (Rust blocking-pool) thread just waits
+    return asyncio.run_coroutine_threadsafe(_in_context(ctx, awaitable), _event_loop()).result()
+
+
+def log(level, message):
+    ctx = _call.get()
+    if ctx is not None:
+        ctx.log(level, message)
+    else:
+        _native.log_local(level, message)
+
+
+def progress(value, total, message):
+    ctx = _call.get()
+    if ctx is not None:
+        ctx.progress(value, total, message)
+    else:
+        text = f"progress {value:g}" + (f"/{total:g}" if total is not None else "") + (f": {message}" if message else "")
+        _native.log_local("info", text)
+
+
+def user():
+    ctx = _call.get()
+    return None if ctx is None else ctx.user
+
+
+# ---- results --------------------------------------------------------------------------------
+
+def plain(obj):
+    """Objects the Rust converter does not know, as plain Python values (pandas, numpy, ...)."""
+    t = type(obj)
+    mod = t.__module__.split(".")[0]
+    if mod == "pandas":
+        if hasattr(obj, "to_dict") and hasattr(obj, "columns"):
+            df = obj.astype(object).where(obj.notna(), None)
+            return df.to_dict("records")
+        if hasattr(obj, "tolist") and hasattr(obj, "index"):
+            return obj.astype(object).where(obj.notna(), None).tolist()
+        if t.__name__ in ("NaTType", "NAType"):
+            return None
+        if hasattr(obj, "isoformat"):
+            return obj.isoformat()
+    if mod == "numpy":
+        return obj.tolist()
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    import dataclasses
+    import enum
+    import uuid
+
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    if hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, dict)):
+        return list(obj)
+    return str(obj)
+
+
+def format_exception(e):
+    return "".join(traceback.format_exception(e))
+
+
+# ---- checks (validate): the source is parsed, never run --------------------------------------
+
+_COMPATIBLE = {
+    "string": {"str"},
+    "integer": {"int"},
+    "number": {"float", "int", "Decimal"},
+    "boolean": {"bool"},
+    "array": {"list", "List", "Sequence", "tuple", "Tuple", "Iterable"},
+    "object": {"dict", "Dict", "Mapping", "MutableMapping"},
+}
+_FORMATS = {"date": {"date", "str"}, "date-time": {"datetime", "str"}, "time": {"time", "str"}}
+_NEUTRAL = {"Any", "object", "Optional", "Union"}
+
+
+def check(path, func_name, params, shown_path):
+    """Findings for an endpoint function: [(where, line, col, message)], where is "python" (at
+    line/col of the source) or "yaml:<param name or ''>" (at the YAML declaration)."""
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        return [("yaml:", 0, 0, f"Python source file not found: {shown_path} ({e.strerror})")]
+    try:
+        tree = ast.parse(source, filename=shown_path)
+    except SyntaxError as e:
+        return [("python", e.lineno or 1, e.offset or 1, f"syntax error: {e.msg}")]
+    func = None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func_name:
+            func = node
+    if func is None:
+        return [("yaml:", 0, 0, f"Function '{func_name}' not found in {shown_path}")]
+    findings = []
+    a = func.args
+    positional = a.posonlyargs + a.args
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    fparams = {}
+    for arg, default in zip(positional, defaults):
+        fparams[arg.arg] = (arg, default is not None, arg in a.posonlyargs)
+    for arg, default in zip(a.kwonlyargs, a.kw_defaults):
+        fparams[arg.arg] = (arg, default is not None, False)
+    declared = {name: (ty, fmt, has_default) for name, ty, fmt, has_default in params}
+    for name, (ty, fmt, _) in declared.items():
+        if name not in fparams:
+            if a.kwarg is None:
+                findings.append((f"yaml:{name}", 0, 0,
+                                 f"parameter '{name}' is declared, but function '{func_name}' in {shown_path} "
+                                 f"(line {func.lineno}) has no parameter '{name}'"))
+            continue
+        arg, _, posonly = fparams[name]
+        if posonly:
+            findings.append(("python", arg.lineno, arg.col_offset + 1,
+                             f"parameter '{name}' of '{func_name}' is positional-only, but mxcp passes arguments by name"))
+        if arg.annotation is not None:
+            names = _annotation_names(arg.annotation)
+            allowed = _FORMATS.get(fmt, set()) | _COMPATIBLE.get(ty, set())
+            if names and not names & (_NEUTRAL | allowed):
+                shown = ast.unparse(arg.annotation)
+                want = f"{ty} (format {fmt})" if fmt else ty
+                findings.append(("python", arg.annotation.lineno, arg.annotation.col_offset + 1,
+                                 f"parameter '{name}' is annotated '{shown}', but the endpoint declares it as {want}"))
+    for name, (arg, has_default, _) in fparams.items():
+        if name not in declared and not has_default:
+            findings.append(("python", arg.lineno, arg.col_offset + 1,
+                             f"function '{func_name}' requires parameter '{name}', which the endpoint does not declare"))
+    return findings
+
+
+def _annotation_names(node):
+    """The outer type names an annotation mentions (`Optional[int]` -> {"Optional", "int"};
+    `int | None` -> {"int"}); an empty set means "cannot tell" (no finding)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return set()
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Attribute):
+        return {node.attr}
+    if isinstance(node, ast.Subscript):
+        outer = _annotation_names(node.value)
+        if outer & {"Optional", "Union", "Annotated"}:
+            inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if outer & {"Annotated"}:
+                inner = inner[:1]
+            names = set()
+            for n in inner:
+                names |= _annotation_names(n)
+            return names - {"None"}
+        return outer
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return (_annotation_names(node.left) | _annotation_names(node.right)) - {"None"}
+    return set()

@@ -1,0 +1,208 @@
+//! Scalar functions implemented outside SQL (plugin `@udf` methods), registered through
+//! DuckDB's C API: DuckDB hands us a chunk of rows, each row is converted to JSON values and
+//! passed to the function, and its results are written back into the output vector.
+
+use std::ffi::{CString, c_void};
+use std::ptr;
+
+use duckdb::ffi;
+use serde_json::Value as Json;
+
+/// The value types a function can take and return.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Varchar,
+    BigInt,
+    Double,
+    Boolean,
+}
+
+impl Kind {
+    fn parse(name: &str) -> Result<Kind, String> {
+        Ok(match name.to_ascii_uppercase().as_str() {
+            "VARCHAR" | "TEXT" | "STRING" => Kind::Varchar,
+            "BIGINT" | "INTEGER" | "INT" => Kind::BigInt,
+            "DOUBLE" | "FLOAT" => Kind::Double,
+            "BOOLEAN" | "BOOL" => Kind::Boolean,
+            other => {
+                return Err(format!("functions with {other} values are not supported (use str, int, float or bool)"));
+            }
+        })
+    }
+
+    fn duckdb_type(self) -> ffi::DUCKDB_TYPE {
+        match self {
+            Kind::Varchar => ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
+            Kind::BigInt => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT,
+            Kind::Double => ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE,
+            Kind::Boolean => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
+        }
+    }
+}
+
+pub type ScalarFn = Box<dyn Fn(&[Json]) -> Result<Json, String> + Send + Sync>;
+
+struct Info {
+    args: Vec<Kind>,
+    ret: Kind,
+    func: ScalarFn,
+}
+
+/// Registers `name(args...) -> ret` in the database's catalog, through `conn`.
+pub fn register(
+    conn: ffi::duckdb_connection,
+    name: &str,
+    args: &[String],
+    ret: &str,
+    func: ScalarFn,
+) -> Result<(), String> {
+    let info = Box::new(Info {
+        args: args.iter().map(|a| Kind::parse(a)).collect::<Result<_, _>>()?,
+        ret: Kind::parse(ret)?,
+        func,
+    });
+    let cname = CString::new(name).map_err(|_| "function name contains a NUL byte".to_string())?;
+    unsafe {
+        let mut f = ffi::duckdb_create_scalar_function();
+        ffi::duckdb_scalar_function_set_name(f, cname.as_ptr());
+        for k in &info.args {
+            let mut t = ffi::duckdb_create_logical_type(k.duckdb_type());
+            ffi::duckdb_scalar_function_add_parameter(f, t);
+            ffi::duckdb_destroy_logical_type(&mut t);
+        }
+        let mut t = ffi::duckdb_create_logical_type(info.ret.duckdb_type());
+        ffi::duckdb_scalar_function_set_return_type(f, t);
+        ffi::duckdb_destroy_logical_type(&mut t);
+        // Python functions see NULLs (as None) and may have side effects
+        ffi::duckdb_scalar_function_set_special_handling(f);
+        ffi::duckdb_scalar_function_set_volatile(f);
+        ffi::duckdb_scalar_function_set_extra_info(f, Box::into_raw(info) as *mut c_void, Some(drop_info));
+        ffi::duckdb_scalar_function_set_function(f, Some(invoke));
+        let rc = ffi::duckdb_register_scalar_function(conn, f);
+        ffi::duckdb_destroy_scalar_function(&mut f);
+        if rc != ffi::duckdb_state_DuckDBSuccess {
+            return Err(format!("DuckDB refused to register function {name}"));
+        }
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn drop_info(p: *mut c_void) {
+    // SAFETY: p came from Box::into_raw in `register`
+    drop(unsafe { Box::from_raw(p as *mut Info) });
+}
+
+unsafe extern "C" fn invoke(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    // A panic must not unwind into DuckDB's C++.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { invoke_rows(info, input, output) }));
+    let err = match r {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e,
+        Err(_) => "internal error in a plugin function".to_string(),
+    };
+    let c = CString::new(err.replace('\0', " ")).unwrap_or_default();
+    unsafe { ffi::duckdb_scalar_function_set_error(info, c.as_ptr()) };
+}
+
+unsafe fn invoke_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) -> Result<(), String> {
+    unsafe {
+        let info = &*(ffi::duckdb_scalar_function_get_extra_info(info) as *const Info);
+        let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+        let vectors: Vec<ffi::duckdb_vector> =
+            (0..info.args.len()).map(|i| ffi::duckdb_data_chunk_get_vector(input, i as u64)).collect();
+        let mut args = Vec::with_capacity(info.args.len());
+        for row in 0..rows {
+            args.clear();
+            for (v, k) in vectors.iter().zip(&info.args) {
+                args.push(read(*v, *k, row));
+            }
+            let value = (info.func)(&args)?;
+            write(output, info.ret, row, &value)?;
+        }
+    }
+    Ok(())
+}
+
+unsafe fn read(v: ffi::duckdb_vector, k: Kind, row: usize) -> Json {
+    unsafe {
+        let validity = ffi::duckdb_vector_get_validity(v);
+        if !validity.is_null() && !ffi::duckdb_validity_row_is_valid(validity, row as u64) {
+            return Json::Null;
+        }
+        let data = ffi::duckdb_vector_get_data(v);
+        match k {
+            Kind::BigInt => Json::from(*(data as *const i64).add(row)),
+            Kind::Double => {
+                serde_json::Number::from_f64(*(data as *const f64).add(row)).map_or(Json::Null, Json::Number)
+            }
+            Kind::Boolean => Json::Bool(*(data as *const bool).add(row)),
+            Kind::Varchar => {
+                let s = (data as *mut ffi::duckdb_string_t).add(row);
+                let len = ffi::duckdb_string_t_length(*s) as usize;
+                let p = ffi::duckdb_string_t_data(s) as *const u8;
+                Json::String(String::from_utf8_lossy(std::slice::from_raw_parts(p, len)).into_owned())
+            }
+        }
+    }
+}
+
+unsafe fn write(out: ffi::duckdb_vector, k: Kind, row: usize, value: &Json) -> Result<(), String> {
+    unsafe {
+        if value.is_null() {
+            ffi::duckdb_vector_ensure_validity_writable(out);
+            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(out), row as u64);
+            return Ok(());
+        }
+        let data = ffi::duckdb_vector_get_data(out);
+        match (k, value) {
+            (Kind::BigInt, Json::Number(n)) if n.as_i64().is_some() => {
+                *(data as *mut i64).add(row) = n.as_i64().expect("checked")
+            }
+            (Kind::Double, Json::Number(n)) => *(data as *mut f64).add(row) = n.as_f64().unwrap_or(f64::NAN),
+            (Kind::Boolean, Json::Bool(b)) => *(data as *mut bool).add(row) = *b,
+            (Kind::Varchar, v) => {
+                let text = match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                ffi::duckdb_vector_assign_string_element_len(
+                    out,
+                    row as u64,
+                    text.as_ptr() as *const _,
+                    text.len() as u64,
+                );
+            }
+            (k, v) => return Err(format!("the function returned {v}, which is not a {k:?} value")),
+        }
+    }
+    Ok(())
+}
+
+/// A raw connection to `db`, closed on drop.
+pub struct RawConn(pub ffi::duckdb_connection);
+
+impl RawConn {
+    pub fn open(db: ffi::duckdb_database) -> Result<RawConn, String> {
+        let mut c: ffi::duckdb_connection = ptr::null_mut();
+        // SAFETY: db is an open database handle
+        if unsafe { ffi::duckdb_connect(db, &mut c) } != ffi::duckdb_state_DuckDBSuccess {
+            return Err("cannot connect to the database".into());
+        }
+        Ok(RawConn(c))
+    }
+}
+
+impl Drop for RawConn {
+    fn drop(&mut self) {
+        // SAFETY: opened by duckdb_connect
+        unsafe { ffi::duckdb_disconnect(&mut self.0) };
+    }
+}

@@ -1,0 +1,263 @@
+//! The embedded CPython (the only module that talks to pyo3).
+//!
+//! The interpreter is linked statically into the executable; its standard library is embedded
+//! (packed by build.rs) and extracted once into the cache. It starts lazily: a project with
+//! no Python endpoints or plugins never pays for it.
+
+mod convert;
+mod interp;
+mod native;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use serde_json::{Map, Value as Json};
+
+pub use native::Services;
+
+use crate::endpoint::Param;
+use crate::exec::CallEvents;
+
+static STDLIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stdlib.tar.zst"));
+/// sha256 of the embedded standard library archive (its cache key).
+pub const STDLIB_SHA256: &str = env!("MXCP_STDLIB_SHA256");
+pub const PYTHON_VERSION: &str = "3.11";
+
+/// The standard library's directory in the cache, extracted on first use.
+pub fn stdlib_home(cache_root: &Path) -> Result<PathBuf, crate::cache::CacheError> {
+    crate::cache::ensure_extracted(cache_root, "python", STDLIB_SHA256, || Ok(STDLIB))
+}
+
+/// The compressed standard library (written out by `materialize`).
+pub fn stdlib_archive() -> &'static [u8] {
+    STDLIB
+}
+
+fn layout(extra_paths: Vec<PathBuf>) -> Result<interp::Layout, String> {
+    let root = crate::cache::root().map_err(|e| e.to_string())?;
+    let home = stdlib_home(&root).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let executable = crate::cache::python_link(&root, &exe, "python3").unwrap_or(exe);
+    Ok(interp::Layout { home, executable, extra_paths })
+}
+
+/// Python mode: behave as `python3 ARGS...` (`args[0]` is the program name). `extra_paths`
+/// go on `sys.path` after the standard library (a project's dependencies).
+pub fn python_main(args: &[OsString], extra_paths: Vec<PathBuf>) -> i32 {
+    match layout(extra_paths) {
+        Ok(l) => interp::run_main(&l, args),
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+static INTERPRETER: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// Starts the interpreter once per process (embedded mode).
+pub fn interpreter() -> Result<(), String> {
+    INTERPRETER
+        .get_or_init(|| {
+            // SAFETY: before the interpreter starts, registering our built-in module
+            unsafe {
+                pyo3::ffi::PyImport_AppendInittab(
+                    native::_mxcp_native::__PYO3_NAME.as_ptr(),
+                    Some(native::_mxcp_native::__pyo3_init),
+                );
+            }
+            let l = layout(Vec::new())?;
+            let argv0 = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mxcp"));
+            interp::start_embedded(&l, &argv0)
+        })
+        .clone()
+}
+
+/// A project's Python, loaded: its modules imported, plugins created, `@on_init` hooks run.
+pub struct Engine {
+    host: Py<PyModule>,
+    plain: Py<PyAny>,
+    udfs: Mutex<Vec<Udf>>,
+}
+
+/// A plugin method that is registered as a DuckDB scalar function.
+pub struct Udf {
+    pub name: String,
+    pub arg_types: Vec<String>,
+    pub return_type: String,
+    method: Py<PyAny>,
+}
+
+/// How to load a project's Python.
+pub struct ProjectPython {
+    pub root: PathBuf,
+    pub python_dir: PathBuf,
+    pub plugin_dir: PathBuf,
+    /// site-packages directories of the project's dependencies (their .pth files apply).
+    pub site_dirs: Vec<PathBuf>,
+    /// (instance name, module, configuration).
+    pub plugins: Vec<(String, String, Json)>,
+}
+
+/// The call a function runs for.
+#[derive(Clone, Default)]
+pub struct CallContext {
+    pub events: Option<Arc<dyn CallEvents>>,
+    pub user: Option<Json>,
+}
+
+fn error_text(py: Python<'_>, e: &PyErr) -> String {
+    let v = e.value(py);
+    let msg = v.str().map(|s| s.to_string()).unwrap_or_default();
+    if msg.is_empty() { e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default() } else { msg }
+}
+
+impl Engine {
+    /// Starts the interpreter (if needed) and loads the project's Python. Hooks that fail
+    /// are logged; a plugin that cannot be created is an error.
+    pub fn load(project: &ProjectPython, services: Arc<dyn Services>) -> Result<Engine, String> {
+        interpreter()?;
+        native::set_services(services);
+        Python::attach(|py| {
+            let host = py.import("mxcp._host").map_err(|e| format!("mxcp's Python support is broken: {e}"))?;
+            let s = |p: &Path| p.to_string_lossy().into_owned();
+            let site_dirs: Vec<String> = project.site_dirs.iter().map(|p| s(p)).collect();
+            host.call_method1("setup", (s(&project.root), s(&project.python_dir), s(&project.plugin_dir), site_dirs))
+                .map_err(|e| format!("setting up Python: {}", error_text(py, &e)))?;
+            let defs = PyList::empty(py);
+            for (name, module, cfg) in &project.plugins {
+                let c = convert::to_py(py, cfg).map_err(|e| e.to_string())?;
+                defs.append((name, module, c)).map_err(|e| e.to_string())?;
+            }
+            let found = host.call_method1("load_plugins", (defs,)).map_err(|e| error_text(py, &e))?;
+            let mut udfs = Vec::new();
+            for item in found.try_iter().map_err(|e| e.to_string())? {
+                let t = item.map_err(|e| e.to_string())?;
+                let t = t.cast::<PyTuple>().map_err(|e| e.to_string())?;
+                let (name, method, arg_types, return_type): (String, Py<PyAny>, Vec<String>, String) =
+                    t.extract().map_err(|e: PyErr| e.to_string())?;
+                udfs.push(Udf { name, method, arg_types, return_type });
+            }
+            host.call_method0("load_all").map_err(|e| error_text(py, &e))?;
+            let plain = host.getattr("plain").map_err(|e| e.to_string())?.unbind();
+            Ok(Engine { host: host.unbind(), plain, udfs: Mutex::new(udfs) })
+        })
+    }
+
+    /// Runs the `@on_init` hooks (after the UDFs are registered, so hooks can use them).
+    pub fn run_init_hooks(&self) {
+        Python::attach(|py| {
+            if let Err(e) = self.host.bind(py).call_method1("run_hooks", ("init",)) {
+                eprintln!("warning: init hooks: {}", error_text(py, &e));
+            }
+        });
+    }
+
+    /// Runs `@on_shutdown` hooks and plugin shutdowns.
+    pub fn shutdown(&self) {
+        Python::attach(|py| {
+            if let Err(e) = self.host.bind(py).call_method0("shutdown") {
+                eprintln!("warning: shutdown hooks: {}", error_text(py, &e));
+            }
+        });
+    }
+
+    pub fn take_udfs(&self) -> Vec<Udf> {
+        std::mem::take(&mut *self.udfs.lock().expect("udf lock"))
+    }
+
+    /// Calls `func` of the module at `path` with `args` (already converted and validated by
+    /// the executor), returning its result as JSON; an exception becomes its message.
+    pub fn call(
+        &self,
+        path: &Path,
+        func: &str,
+        shown_path: &str,
+        params: &[Param],
+        args: &Map<String, Json>,
+        ctx: CallContext,
+    ) -> Result<Json, String> {
+        Python::attach(|py| {
+            let run = || -> PyResult<Json> {
+                let kwargs = PyDict::new(py);
+                for (k, v) in args {
+                    let value = match params.iter().find(|p| &p.name == k) {
+                        Some(p) => convert::arg_to_py(py, v, &p.def)?,
+                        None => convert::to_py(py, v)?,
+                    };
+                    kwargs.set_item(k, value)?;
+                }
+                let user = match &ctx.user {
+                    Some(u) => convert::to_py(py, u)?.unbind(),
+                    None => py.None(),
+                };
+                let native_ctx = Py::new(py, native::CallContext { events: ctx.events.clone(), user })?;
+                let result = self
+                    .host
+                    .bind(py)
+                    .call_method1("call", (path.to_string_lossy().as_ref(), func, kwargs, native_ctx, shown_path))?;
+                convert::from_py(&result, self.plain.bind(py), 0)
+            };
+            run().map_err(|e| error_text(py, &e))
+        })
+    }
+
+    /// Calls a UDF method on one row of arguments.
+    pub fn call_udf(&self, udf: &Udf, args: &[Json]) -> Result<Json, String> {
+        Python::attach(|py| {
+            let run = || -> PyResult<Json> {
+                let list = PyList::empty(py);
+                for a in args {
+                    list.append(convert::to_py(py, a)?)?;
+                }
+                let r = self.host.bind(py).call_method1("call_udf", (udf.method.bind(py), list))?;
+                convert::from_py(&r, self.plain.bind(py), 0)
+            };
+            run().map_err(|e| error_text(py, &e))
+        })
+    }
+}
+
+/// A finding about an endpoint's Python function, from parsing its source (never running it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFinding {
+    /// `None`: in the Python file at line/column; `Some(param)`: at the YAML declaration of
+    /// that parameter (`""`: the endpoint's source).
+    pub yaml_param: Option<String>,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Checks that `func` exists in the source at `path` and that its signature matches the
+/// declared parameters (names, required ones, annotations).
+pub fn check_function(
+    path: &Path,
+    func: &str,
+    shown_path: &str,
+    params: &[Param],
+) -> Result<Vec<SourceFinding>, String> {
+    interpreter()?;
+    Python::attach(|py| {
+        let run = || -> PyResult<Vec<SourceFinding>> {
+            let host = py.import("mxcp._host")?;
+            let specs = PyList::empty(py);
+            for p in params {
+                let fmt = p.def.format.map(|f| f.as_str());
+                specs.append((p.name.as_str(), p.def.ty.as_str(), fmt, p.def.default.is_some()))?;
+            }
+            let found = host.call_method1("check", (path.to_string_lossy().as_ref(), func, specs, shown_path))?;
+            let mut out = Vec::new();
+            for item in found.try_iter()? {
+                let (place, line, column, message): (String, usize, usize, String) = item?.extract()?;
+                let yaml_param = place.strip_prefix("yaml:").map(str::to_string);
+                out.push(SourceFinding { yaml_param, line, column, message });
+            }
+            Ok(out)
+        };
+        run().map_err(|e| error_text(py, &e))
+    })
+}

@@ -1,0 +1,137 @@
+//! `_mxcp_native`: the Rust side of `mxcp.runtime` (queries, configuration, notifications).
+
+use std::sync::{Arc, RwLock};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use serde_json::{Map, Value as Json};
+
+use super::convert;
+use crate::exec::CallEvents;
+
+/// What project Python can reach in the running mxcp.
+pub trait Services: Send + Sync {
+    fn execute(&self, sql: &str, params: &Map<String, Json>) -> Result<crate::db::QueryResult, String>;
+    fn secret(&self, name: &str) -> Option<Json>;
+    fn user_config(&self) -> Json;
+    fn site_config(&self) -> Json;
+    /// Waits for running queries, closes the database, runs `payload`, and lets the next
+    /// query reopen it.
+    fn reload_db(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String>;
+}
+
+static SERVICES: RwLock<Option<Arc<dyn Services>>> = RwLock::new(None);
+
+pub fn set_services(s: Arc<dyn Services>) {
+    *SERVICES.write().expect("services lock") = Some(s);
+}
+
+fn services() -> PyResult<Arc<dyn Services>> {
+    SERVICES
+        .read()
+        .expect("services lock")
+        .clone()
+        .ok_or_else(|| PyRuntimeError::new_err("mxcp.runtime is only available inside an mxcp project"))
+}
+
+/// The call a piece of Python runs for: where its notifications go and who the user is.
+#[pyclass(frozen, module = "_mxcp_native")]
+pub struct CallContext {
+    pub events: Option<Arc<dyn CallEvents>>,
+    #[pyo3(get)]
+    pub user: Py<PyAny>,
+}
+
+#[pymethods]
+impl CallContext {
+    fn log(&self, level: &str, message: &str) {
+        match &self.events {
+            Some(e) => e.log(level, message),
+            None => log_line(level, message),
+        }
+    }
+
+    #[pyo3(signature = (progress, total=None, message=None))]
+    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        if let Some(e) = &self.events {
+            e.progress(progress, total, message);
+        }
+    }
+}
+
+fn log_line(level: &str, message: &str) {
+    eprintln!("{level}: {message}");
+}
+
+#[pymodule]
+pub mod _mxcp_native {
+    use super::*;
+
+    #[pymodule_export]
+    use super::CallContext;
+
+    #[pyfunction]
+    fn db_execute<'py>(py: Python<'py>, sql: &str, params: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyList>> {
+        let plain = py.import("mxcp._host")?.getattr("plain")?;
+        let Json::Object(args) = convert::from_py(params.as_any(), &plain, 0)? else {
+            return Err(PyRuntimeError::new_err("params must be a dict"));
+        };
+        let svc = services()?;
+        let sql = sql.to_string();
+        // other Python threads run while DuckDB works
+        let result = py.detach(move || svc.execute(&sql, &args)).map_err(PyRuntimeError::new_err)?;
+        let rows = PyList::empty(py);
+        for row in &result.rows {
+            let d = PyDict::new(py);
+            for (name, ty) in &result.columns {
+                d.set_item(name, convert::sql_to_py(py, row.get(name).unwrap_or(&Json::Null), ty)?)?;
+            }
+            rows.append(d)?;
+        }
+        Ok(rows)
+    }
+
+    #[pyfunction]
+    fn get_secret<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        match services()?.secret(name) {
+            Some(v) => convert::to_py(py, &v),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    #[pyfunction]
+    fn user_config(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        convert::to_py(py, &services()?.user_config())
+    }
+
+    #[pyfunction]
+    fn site_config(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        convert::to_py(py, &services()?.site_config())
+    }
+
+    #[pyfunction]
+    fn log_local(level: &str, message: &str) {
+        log_line(level, message);
+    }
+
+    #[pyfunction]
+    fn reload_db(py: Python<'_>, payload: Py<PyAny>, description: &str) -> PyResult<()> {
+        let svc = services()?;
+        let host = py.import("mxcp._host")?;
+        if !description.is_empty() {
+            log_line("info", &format!("reloading the database: {description}"));
+        }
+        host.call_method0("shutdown")?;
+        let run_payload = &mut || -> Result<(), String> {
+            if payload.is_none(py) {
+                return Ok(());
+            }
+            // the payload runs with the GIL (it is Python); the database is closed meanwhile
+            payload.call0(py).map(|_| ()).map_err(|e| e.to_string())
+        };
+        let r = svc.reload_db(run_payload);
+        host.call_method1("run_hooks", ("init",))?;
+        r.map_err(PyRuntimeError::new_err)
+    }
+}

@@ -1,0 +1,45 @@
+//! `mxcp deps install`: the project's requirements, installed by the embedded pip into the
+//! project-local site-packages that every mxcp command puts on `sys.path`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use mxcp_bundler::vendor::{self, PipOptions};
+use mxcp_runtime::exec::DEPS_DIR;
+
+use crate::cli::{DepsCommand, DepsInstallArgs};
+
+pub fn run(cmd: DepsCommand) -> Result<ExitCode> {
+    match cmd {
+        DepsCommand::Install(args) => install(args),
+    }
+}
+
+fn install(args: DepsInstallArgs) -> Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let Some(root) = mxcp_runtime::project::find_root(&cwd) else {
+        bail!("no mxcp-site.yml here or in a parent directory: run inside a project");
+    };
+    let requirements = args.requirements.unwrap_or_else(|| root.join("requirements.txt"));
+    if !requirements.is_file() {
+        bail!("{} does not exist: list the project's Python dependencies there", requirements.display());
+    }
+    let target = root.join(DEPS_DIR);
+    let opts = PipOptions {
+        find_links: args.find_links,
+        no_index: args.no_index,
+        only_binary: !args.allow_sdist,
+        unchecked_pyc: false,
+    };
+    let installed = vendor::install_requirements(&requirements, &target, &opts)
+        .with_context(|| format!("installing {}", requirements.display()))?;
+    eprintln!(
+        "installed {} package(s) into {}",
+        installed.len(),
+        target.strip_prefix(&root).unwrap_or(&target).display()
+    );
+    for p in &installed {
+        eprintln!("  {p}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

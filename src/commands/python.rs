@@ -1,0 +1,15 @@
+//! Python mode: this executable behaves as `python3`, with the project's dependencies (if run
+//! inside a project) importable.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let extra = std::env::current_dir()
+        .ok()
+        .and_then(|d| mxcp_runtime::project::find_root(&d))
+        .map(|root| mxcp_runtime::exec::dependency_dirs(&root))
+        .unwrap_or_default();
+    let code = mxcp_runtime::python::python_main(&args, extra);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
