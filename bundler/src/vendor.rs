@@ -60,6 +60,7 @@ fn run_python(args: &[&std::ffi::OsStr]) -> Result<(i32, Vec<String>), VendorErr
         .args(args)
         .env("PYTHONNOUSERSITE", "1")
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("PIP_ROOT_USER_ACTION", "ignore")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -18,8 +18,44 @@ pub fn mxcp(cwd: &Path) -> Command {
         .env_remove("MXCP_READONLY")
         .env_remove("MXCP_DEBUG")
         .env("MXCP_CONFIG", repo_root().join("tests/fixtures/empty-config.yml"))
-        .env("HOME", cwd);
+        .env("HOME", cwd)
+        .env("MXCP_CACHE_DIR", shared_cache());
     cmd
+}
+
+/// One extraction of the embedded standard library for all tests (extraction itself is
+/// tested with caches of its own).
+pub fn shared_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mxcp-cache")
+}
+
+/// The Python with the official MCP SDK that `./dev test` installs.
+pub fn client_python() -> String {
+    std::env::var("MXCP_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("MXCP_TEST_PYTHON is not set: run the tests with ./dev test, which installs the MCP Python SDK")
+    })
+}
+
+/// tests/clients/mcp_call.py against a server; its JSON report.
+pub fn mcp_call(args: &[&str]) -> serde_json::Value {
+    let script = repo_root().join("tests/clients/mcp_call.py");
+    let out = Command::new(client_python()).arg(script).args(args).output().expect("python runs");
+    assert!(
+        out.status.success(),
+        "mcp_call.py {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+/// The offline wheel directory `./dev test` fills (markupsafe, six).
+pub fn test_wheels() -> PathBuf {
+    let d = PathBuf::from(std::env::var("MXCP_TEST_WHEELS").unwrap_or_else(|_| {
+        panic!("MXCP_TEST_WHEELS is not set: run the tests with ./dev test, which downloads the test wheels")
+    }));
+    assert!(d.is_dir(), "{} is missing", d.display());
+    d
 }
 
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
@@ -68,13 +104,18 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub fn start(dir: &std::path::Path, extra: &[&str]) -> HttpServer {
-        let mut child = mxcp(dir)
-            .args(["serve", "--transport", "streamable-http", "--port", "0"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mxcp serve starts");
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    pub fn start_with_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> HttpServer {
+        let mut cmd = mxcp(dir);
+        cmd.envs(env.iter().copied());
+        Self::spawn(cmd.args(["serve", "--transport", "streamable-http", "--port", "0"]).args(extra))
+    }
+
+    /// Starts `cmd` (an HTTP server) and reads its address from stderr.
+    pub fn spawn(cmd: &mut Command) -> HttpServer {
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("mxcp serve starts");
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
         let url = loop {

@@ -1,5 +1,6 @@
 """Python tools: sync and async functions, the database, configuration, notifications."""
 import asyncio
+import os
 from datetime import date
 from decimal import Decimal
 
@@ -20,7 +21,16 @@ def goodbye():
 
 
 def add(a: int, b: int) -> int:
+    # print() goes to stderr: stdout carries mxcp's output (or the MCP stdio stream)
+    print(f"adding {a} and {b}")
     return a + b
+
+
+def noisy() -> str:
+    """Writes to fd 1 below Python, as C extensions do; over MCP stdio that must not corrupt
+    the protocol stream."""
+    os.write(1, b"raw write to fd 1\n")
+    return "ok"
 
 
 async def countdown(start: int, delay_ms: int = 5) -> dict:

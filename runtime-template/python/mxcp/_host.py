@@ -38,6 +38,8 @@ def setup(root, python_dir, plugin_dir, site_dirs):
     project's dependency directories after it (their .pth files processed)."""
     global _python_dir
     _python_dir = os.path.abspath(python_dir)
+    # stdout belongs to mxcp (a command's result, or the MCP stdio stream): prints go to stderr
+    sys.stdout = sys.stderr
     for d in (plugin_dir, root, python_dir):
         if d and os.path.isdir(d) and d not in sys.path:
             sys.path.insert(0, d)

@@ -1,0 +1,232 @@
+//! Python endpoints in the embedded interpreter (examples/pytools): sync and async tools,
+//! `db.execute` with parameters and Python-native values, secrets and settings, hooks,
+//! `mcp.info`/`mcp.progress`, exceptions, a plugin's DuckDB function called from SQL, through
+//! `mxcp run`, `mxcp test` and over MCP (stdio and HTTP) with the official Python SDK.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::{Value as Json, json};
+
+fn pytools() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_root().join("examples/pytools"), dir.path());
+    dir
+}
+
+fn mxcp(dir: &Path) -> std::process::Command {
+    let mut cmd = common::mxcp(dir);
+    cmd.env("MXCP_CONFIG", dir.join("config.yml"));
+    cmd
+}
+
+fn run_tool(dir: &Path, name: &str, params: &[&str]) -> (i32, Json, String) {
+    let mut cmd = mxcp(dir);
+    cmd.args(["run", "tool", name, "--json-output"]);
+    for p in params {
+        cmd.args(["--param", p]);
+    }
+    let (code, out, err) = common::run(&mut cmd);
+    let v: Json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, v, err)
+}
+
+#[test]
+fn sync_tool_and_prints_go_to_stderr() {
+    let dir = pytools();
+    let (code, v, err) = run_tool(dir.path(), "add", &["a=2", "b=40"]);
+    assert_eq!((code, &v), (0, &json!({"status": "ok", "result": 42})), "{err}");
+    assert!(err.contains("adding 2 and 40"), "print() goes to stderr: {err}");
+    assert!(err.contains("shutdown hook ran"), "@on_shutdown ran at exit: {err}");
+}
+
+#[test]
+fn async_tool() {
+    let dir = pytools();
+    let (code, v, err) = run_tool(dir.path(), "countdown", &["start=3"]);
+    assert_eq!((code, &v["result"]), (0, &json!({"done": true, "steps": 3})), "{err}");
+    assert!(err.contains("info: counting down from 3"), "mcp.info is logged outside a server: {err}");
+}
+
+#[test]
+fn db_execute_with_parameters_returns_python_values() {
+    let dir = pytools();
+    let (code, v, err) = run_tool(dir.path(), "add_note", &["note_id=7", "body=hello", "created=2024-02-29"]);
+    assert_eq!(code, 0, "{err}");
+    // DECIMAL(10, 2) comes back exact
+    let expected: Json = serde_json::from_str(
+        r#"{"id": 7, "body": "hello", "created": "2024-02-29", "types": ["date", "Decimal"], "amount": 12.50}"#,
+    )
+    .unwrap();
+    assert_eq!(v["result"], expected);
+}
+
+#[test]
+fn secrets_settings_hooks_and_plugins() {
+    let dir = pytools();
+    let (code, v, err) = run_tool(dir.path(), "whoami", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        v["result"],
+        json!({"user": "alice", "project": "pytools", "missing": "fallback", "events": ["init"], "plugins": ["text"]})
+    );
+}
+
+#[test]
+fn exception_becomes_the_error_message() {
+    let dir = pytools();
+    let (code, v, _) = run_tool(dir.path(), "check_positive", &["value=-3"]);
+    assert_eq!((code, &v), (1, &json!({"status": "error", "error": "negative not allowed"})));
+}
+
+#[test]
+fn plugin_udf_called_from_sql() {
+    let dir = pytools();
+    // the user config sets the plugin's rotation to 2
+    let (code, v, err) = run_tool(dir.path(), "shifted", &["text=hello"]);
+    assert_eq!((code, &v["result"]), (0, &json!("jgnnq")), "{err}");
+}
+
+#[test]
+fn missing_plugin_configuration_is_reported() {
+    let dir = pytools();
+    let mut cmd = common::mxcp(dir.path()); // the empty user configuration
+    let (code, out, _) =
+        common::run(cmd.args(["run", "tool", "add", "--param", "a=1", "--param", "b=1", "--json-output"]));
+    assert_eq!(code, 1);
+    assert_eq!(
+        serde_json::from_str::<Json>(&out).unwrap()["error"],
+        "Plugin configuration 'text' not found in plugin config"
+    );
+}
+
+#[test]
+fn inline_tests_pass() {
+    let dir = pytools();
+    let (code, out, err) = common::run(mxcp(dir.path()).args(["test", "--json-output"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["result"]["status"], "ok");
+    assert_eq!(v["result"]["tests_run"], 4);
+}
+
+#[test]
+fn validate_checks_signatures_without_running_modules() {
+    let dir = common::project(&[
+        (
+            "python/bad.py",
+            "raise SystemExit('module bodies must not run during validate')\n\
+             def wrong(a: int, extra, *, c: str = 'x'):\n    return a\n\
+             def fine(day: 'date', n: float | None = None, **rest):\n    return 1\n",
+        ),
+        (
+            "tools/wrong.yml",
+            "mxcp: 1\ntool:\n  name: wrong\n  description: d\n  language: python\n  parameters:\n    \
+             - {name: a, type: string, description: x}\n    - {name: b, type: integer, description: y}\n  \
+             source: {file: ../python/bad.py}\n",
+        ),
+        (
+            "tools/fine.yml",
+            "mxcp: 1\ntool:\n  name: fine\n  description: d\n  language: python\n  parameters:\n    \
+             - {name: day, type: string, format: date, description: x}\n    \
+             - {name: n, type: number, description: y, default: 1}\n    - {name: other, type: string, description: z}\n  \
+             source: {file: ../python/bad.py}\n",
+        ),
+        (
+            "tools/gone.yml",
+            "mxcp: 1\ntool:\n  name: gone\n  description: d\n  language: python\n  source: {file: ../python/bad.py}\n",
+        ),
+        ("python/syntax.py", "def broken(:\n"),
+        (
+            "tools/broken.yml",
+            "mxcp: 1\ntool:\n  name: broken\n  description: d\n  language: python\n  source: {file: ../python/syntax.py}\n",
+        ),
+    ]);
+    let (code, out, err) = common::run(common::mxcp(dir.path()).args(["validate", "--json-output"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    let v: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        common::diagnostic_lines(&v),
+        vec![
+            "error python/bad.py:2:14  | parameter 'a' is annotated 'int', but the endpoint declares it as string",
+            "error python/bad.py:2:19  | function 'wrong' requires parameter 'extra', which the endpoint does not declare",
+            "error python/syntax.py:1:12  | syntax error: invalid syntax",
+            "error tools/gone.yml:6:18 tool.source | Function 'gone' not found in python/bad.py",
+            "error tools/wrong.yml:8:7 tool.parameters[1] | parameter 'b' is declared, but function 'wrong' in python/bad.py (line 2) has no parameter 'b'",
+        ]
+    );
+}
+
+#[test]
+fn over_mcp_stdio_with_notifications() {
+    let dir = pytools();
+    let mxcp = env!("CARGO_BIN_EXE_mxcp");
+    let cfg = format!("MXCP_CONFIG={}", dir.path().join("config.yml").display());
+    let cache = format!("MXCP_CACHE_DIR={}", common::shared_cache().display());
+    let report = common::mcp_call(&[
+        "--stdio",
+        &format!("{mxcp} serve --transport stdio"),
+        "--cwd",
+        dir.path().to_str().unwrap(),
+        "--env",
+        &cfg,
+        "--env",
+        &cache,
+        "--call",
+        "add",
+        r#"{"a": 1, "b": 2}"#,
+        "--call",
+        "noisy",
+        "{}",
+        "--call",
+        "countdown",
+        r#"{"start": 3}"#,
+        "--call",
+        "check_positive",
+        r#"{"value": -1}"#,
+        "--call",
+        "shifted",
+        r#"{"text": "abc"}"#,
+        "--call",
+        "add_note",
+        r#"{"note_id": 1, "body": "x", "created": "2020-01-01"}"#,
+    ]);
+    assert_eq!(
+        report["tools"],
+        json!(["add", "add_note", "check_positive", "countdown", "noisy", "shifted", "whoami"])
+    );
+    let mut calls = report["calls"].as_array().unwrap().clone();
+    // stdout writes from tools (print, and a raw write to fd 1) did not corrupt the session
+    assert_eq!(calls[0]["texts"], json!(["3"]));
+    assert_eq!(calls.remove(1)["texts"], json!(["ok"]));
+    assert_eq!(calls[1]["structured"], json!({"done": true, "steps": 3}));
+    assert_eq!(
+        calls[1]["progress"],
+        json!([[0.0, 1.0, null], [1.0, 3.0, "2 left"], [2.0, 3.0, "1 left"], [3.0, 3.0, "0 left"]])
+    );
+    assert_eq!(calls[2]["isError"], true);
+    assert_eq!(calls[2]["texts"], json!(["Error executing tool check_positive: negative not allowed"]));
+    assert_eq!(calls[3]["texts"], json!(["cde"]));
+    assert_eq!(calls[4]["structured"]["types"], json!(["date", "Decimal"]));
+    let logs = report["logs"].as_array().unwrap();
+    assert!(logs.contains(&json!(["info", "counting down from 3"])), "{logs:?}");
+}
+
+#[test]
+fn over_mcp_http() {
+    let dir = pytools();
+    let mut server = common::HttpServer::start_with_env(
+        dir.path(),
+        &[],
+        &[("MXCP_CONFIG", dir.path().join("config.yml").to_str().unwrap())],
+    );
+    let report =
+        common::mcp_call(&["--url", &server.url, "--call", "countdown", r#"{"start": 2}"#, "--call", "whoami", "{}"]);
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["structured"], json!({"done": true, "steps": 2}));
+    assert_eq!(calls[0]["progress"].as_array().unwrap().len(), 3, "{report}");
+    assert_eq!(calls[1]["structured"]["events"], json!(["init"]));
+    server.terminate();
+    assert!(server.wait_exit(std::time::Duration::from_secs(10)));
+}
