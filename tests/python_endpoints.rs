@@ -74,6 +74,16 @@ fn secrets_settings_hooks_and_plugins() {
 }
 
 #[test]
+fn reload_duckdb_runs_payload_and_hooks_again() {
+    let dir = pytools();
+    let (code, v, err) = run_tool(dir.path(), "reload_database", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["result"], json!({"ran": ["payload"], "events": ["init", "init"], "notes": 0}));
+    assert!(err.contains("reloading the database: example reload"), "{err}");
+    assert_eq!(err.matches("shutdown hook ran").count(), 2, "once for the reload, once at exit: {err}");
+}
+
+#[test]
 fn exception_becomes_the_error_message() {
     let dir = pytools();
     let (code, v, _) = run_tool(dir.path(), "check_positive", &["value=-3"]);
@@ -194,7 +204,7 @@ fn over_mcp_stdio_with_notifications() {
     ]);
     assert_eq!(
         report["tools"],
-        json!(["add", "add_note", "check_positive", "countdown", "noisy", "shifted", "whoami"])
+        json!(["add", "add_note", "check_positive", "countdown", "noisy", "reload_database", "shifted", "whoami"])
     );
     let mut calls = report["calls"].as_array().unwrap().clone();
     // stdout writes from tools (print, and a raw write to fd 1) did not corrupt the session

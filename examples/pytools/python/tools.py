@@ -4,7 +4,7 @@ import os
 from datetime import date
 from decimal import Decimal
 
-from mxcp.runtime import config, db, mcp, on_init, on_shutdown, plugins
+from mxcp.runtime import config, db, mcp, on_init, on_shutdown, plugins, reload_duckdb
 
 EVENTS = []
 
@@ -76,3 +76,11 @@ def check_positive(value: int) -> int:
 def shifted(text: str) -> str:
     """Calls the plugin's DuckDB function from SQL."""
     return db.execute("SELECT rot_text($t) AS r", {"t": text})[0]["r"]
+
+
+def reload_database() -> dict:
+    """Closes and reopens the database around a payload; the init hook runs again."""
+    ran = []
+    reload_duckdb(lambda: ran.append("payload"), "example reload")
+    count = db.execute("SELECT count(*) AS n FROM notes")[0]["n"]
+    return {"ran": ran, "events": EVENTS, "notes": count}

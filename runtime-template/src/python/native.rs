@@ -123,14 +123,18 @@ pub mod _mxcp_native {
             log_line("info", &format!("reloading the database: {description}"));
         }
         host.call_method0("shutdown")?;
-        let run_payload = &mut || -> Result<(), String> {
-            if payload.is_none(py) {
-                return Ok(());
-            }
-            // the payload runs with the GIL (it is Python); the database is closed meanwhile
-            payload.call0(py).map(|_| ()).map_err(|e| e.to_string())
-        };
-        let r = svc.reload_db(run_payload);
+        // waiting for running queries happens without the GIL: one of them may be calling a
+        // plugin function, which needs it
+        let r = py.detach(|| {
+            svc.reload_db(&mut || {
+                Python::attach(|py| {
+                    if payload.is_none(py) {
+                        return Ok(());
+                    }
+                    payload.call0(py).map(|_| ()).map_err(|e| e.to_string())
+                })
+            })
+        });
         host.call_method1("run_hooks", ("init",))?;
         r.map_err(PyRuntimeError::new_err)
     }
