@@ -38,6 +38,8 @@ pub enum Command {
     Lint(LintArgs),
     /// Serve the project over MCP (stdio or streamable HTTP)
     Serve(ServeArgs),
+    /// Build one self-contained executable that serves this project (no Python needed to run it)
+    Build(BuildArgs),
     /// Install the project's Python dependencies (requirements.txt) with the embedded pip
     #[command(subcommand)]
     Deps(DepsCommand),
@@ -239,4 +241,59 @@ pub struct ServeArgs {
     pub call_timeout: u64,
     #[command(flatten)]
     pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Executable to write (default: dist/<project> in the project)
+    #[arg(short = 'o', long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Python requirements to vendor (default: requirements.txt at the project root, if any)
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+    /// Look for wheels in DIR (repeatable)
+    #[arg(long, value_name = "DIR")]
+    pub find_links: Vec<PathBuf>,
+    /// Do not use the package index (air-gapped builds: only --find-links)
+    #[arg(long)]
+    pub no_index: bool,
+    /// Also pack the profile's DuckDB file (copied out on the server's first use)
+    #[arg(long)]
+    pub include_data: bool,
+    /// zstd level for the payload (1-22)
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=22))]
+    pub compression_level: i32,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// The command line of a built server (`mxcp build` output): serving and using its one
+/// project; no authoring commands.
+#[derive(Debug, Parser)]
+#[command(disable_version_flag = true)]
+pub struct ServerCli {
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Serve the project over MCP (the default: stdio)
+    Serve(ServeArgs),
+    /// List the endpoints
+    List(ListArgs),
+    /// Run a tool, resource or prompt
+    Run(RunArgs),
+    /// Run the endpoints' inline tests
+    Test(TestArgs),
+    /// Show what this executable carries: project, dependencies, files, payload hash
+    Inspect,
+    /// Extract the runtime into DIR, so that MXCP_CACHE_DIR=DIR starts with no writes
+    /// (read-only images)
+    Materialize {
+        /// Cache directory to fill
+        dir: PathBuf,
+    },
+    /// Run the embedded Python 3.11 as `python3`
+    Python(PythonArgs),
 }

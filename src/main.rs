@@ -1,5 +1,6 @@
 //! The `mxcp` command.
 
+mod bundled;
 mod cli;
 mod commands;
 mod output;
@@ -12,12 +13,36 @@ fn main() -> ExitCode {
     // Python mode: started as `python3` (sys.executable of the embedded interpreter, so pip,
     // subprocess and multiprocessing re-enter here) or as `mxcp python ARGS...`
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // a built server carries its project in a payload after the executable
+    let built = mxcp_runtime::payload::is_built();
+    let payload = match std::env::current_exe()
+        .map_err(|e| e.to_string())
+        .and_then(|exe| mxcp_runtime::payload::find(&exe, built).map_err(|e| e.to_string()))
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let argv0_is_python = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
         .is_some_and(|n| n.to_string_lossy().starts_with("python"));
     if argv0_is_python {
+        if let Some(p) = &payload {
+            // a subprocess of the server's Python: the payload's dependencies are importable
+            let extra = mxcp_runtime::cache::root()
+                .ok()
+                .and_then(|root| p.extract(&root).ok())
+                .map(|app| mxcp_runtime::exec::dependency_dirs(&app.join(mxcp_runtime::payload::PROJECT_DIR)))
+                .unwrap_or_default();
+            return commands::python::main_with(args, extra);
+        }
         return commands::python::main(args);
+    }
+    if let Some(p) = payload {
+        return bundled::main(p, args);
     }
     if args.get(1).is_some_and(|a| a == "python") {
         let mut py_args = vec![std::ffi::OsString::from("python3")];

@@ -1,4 +1,8 @@
-//! Writes self-contained mxcp executables: Python dependency vendoring, payload packing, and
-//! the executable writer (the running binary, plus a payload and a trailer).
+//! Writes self-contained mxcp executables (the `mxcp build` side; the runtime side that
+//! reads them is `mxcp_runtime::payload`): dependency vendoring with the embedded pip,
+//! deterministic packing, and the executable writer.
 
+pub mod build;
+pub mod pack;
 pub mod vendor;
+pub mod write;

@@ -143,13 +143,33 @@ fn fill(wheel: &Path, requirements: &Path, staging: &Path, opts: &PipOptions) ->
         return Err(VendorError::Pip { status, tail });
     }
     std::fs::create_dir_all(staging).map_err(io(format!("creating {}", staging.display())))?;
-    let mode = if opts.unchecked_pyc { "unchecked-hash" } else { "timestamp" };
-    let args: Vec<std::ffi::OsString> =
-        vec!["-m".into(), "compileall".into(), "-q".into(), "--invalidation-mode".into(), mode.into(), staging.into()];
-    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    let (status, lines) = run_python(&refs)?;
-    if status != 0 {
-        return Err(VendorError::Pip { status, tail: lines.join("\n") });
+    compile(&[staging.to_path_buf()], opts.unchecked_pyc)
+}
+
+/// Compiles the Python files under `dirs` to unchecked-hash pycs, with paths recorded relative
+/// to each directory (so the output does not depend on where it was staged).
+pub fn compile_pyc(dirs: &[PathBuf]) -> Result<(), VendorError> {
+    compile(dirs, true)
+}
+
+fn compile(dirs: &[PathBuf], unchecked: bool) -> Result<(), VendorError> {
+    for dir in dirs {
+        let mode = if unchecked { "unchecked-hash" } else { "timestamp" };
+        let args: Vec<std::ffi::OsString> = vec![
+            "-m".into(),
+            "compileall".into(),
+            "-q".into(),
+            "--invalidation-mode".into(),
+            mode.into(),
+            "-s".into(),
+            dir.into(),
+            dir.into(),
+        ];
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let (status, lines) = run_python(&refs)?;
+        if status != 0 {
+            return Err(VendorError::Pip { status, tail: lines.join("\n") });
+        }
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod endpoint;
 pub mod exec;
 pub mod lint;
+pub mod payload;
 pub mod policy;
 pub mod project;
 pub mod python;

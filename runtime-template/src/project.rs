@@ -78,6 +78,9 @@ pub struct Project {
     pub readonly: bool,
     pub files: Vec<EndpointFile>,
     pub findings: Findings,
+    /// Where relative database paths resolve (a built server keeps its database outside the
+    /// read-only payload); `None`: the project root.
+    pub data_root: Option<PathBuf>,
 }
 
 /// Walks up from `start` to the first directory holding `mxcp-site.yml`.
@@ -142,8 +145,16 @@ impl Project {
         let readonly = opts.readonly
             || env_flag("MXCP_READONLY")
             || site.profiles.get(&profile).is_some_and(|p| p.duckdb_readonly);
-        let mut project =
-            Project { root: root.to_path_buf(), site, profile, user_config, readonly, files: Vec::new(), findings };
+        let mut project = Project {
+            root: root.to_path_buf(),
+            site,
+            profile,
+            user_config,
+            readonly,
+            files: Vec::new(),
+            findings,
+            data_root: None,
+        };
         project.discover_endpoints();
         crate::checks::check_static(&mut project);
         Ok(project)
@@ -218,9 +229,10 @@ impl Project {
         if let Some(p) = std::env::var_os("MXCP_DUCKDB_PATH").filter(|p| !p.is_empty()) {
             return PathBuf::from(p);
         }
+        let base = self.data_root.as_ref().unwrap_or(&self.root);
         match self.site.profiles.get(&self.profile).and_then(|p| p.duckdb_path.as_ref()) {
-            Some(p) => self.root.join(p),
-            None => self.root.join(&self.site.paths.data).join(format!("db-{}.duckdb", self.profile)),
+            Some(p) => base.join(p),
+            None => base.join(&self.site.paths.data).join(format!("db-{}.duckdb", self.profile)),
         }
     }
 }

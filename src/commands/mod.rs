@@ -1,14 +1,15 @@
 //! Command logic, one module per command.
 
+mod build;
 mod deps;
 mod init;
 mod lint;
-mod list;
+pub mod list;
 pub mod python;
 mod query;
-mod run;
-mod serve;
-mod test;
+pub mod run;
+pub mod serve;
+pub mod test;
 mod validate;
 
 use std::process::ExitCode;
@@ -30,20 +31,45 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Lint(args) => lint::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Deps(args) => deps::run(args),
+        Command::Build(args) => build::run(args),
         Command::Python(_) => unreachable!("python mode is dispatched before argument parsing"),
     }
 }
 
-/// Loads the project around the current directory. On failure prints the findings (text or
-/// JSON) and returns the exit code to use.
+/// A built server's project: extracted from its payload, its database kept outside it.
+pub struct BundledProject {
+    pub root: std::path::PathBuf,
+    pub data_root: std::path::PathBuf,
+}
+
+static BUNDLED: std::sync::OnceLock<BundledProject> = std::sync::OnceLock::new();
+
+/// Makes every command use the built server's project instead of the current directory's.
+pub fn use_bundled_project(p: BundledProject) {
+    let _ = BUNDLED.set(p);
+}
+
+/// Loads the project around the current directory (or a built server's own). On failure
+/// prints the findings (text or JSON) and returns the exit code to use.
 pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::result::Result<Project, ExitCode> {
     let opts = LoadOptions { profile: args.profile.clone(), config_path: args.config.clone(), readonly };
-    let cwd = std::env::current_dir().map_err(|e| {
-        report_error(json, &format!("cannot read the current directory: {e}"), None);
-        ExitCode::FAILURE
-    })?;
-    match Project::discover(&cwd, &opts) {
-        Ok(p) => Ok(p),
+    let start = match BUNDLED.get() {
+        Some(b) => b.root.clone(),
+        None => std::env::current_dir().map_err(|e| {
+            report_error(json, &format!("cannot read the current directory: {e}"), None);
+            ExitCode::FAILURE
+        })?,
+    };
+    match Project::discover(&start, &opts) {
+        Ok(mut p) => {
+            if let Some(b) = BUNDLED.get() {
+                bundled_database(&mut p, b).map_err(|e| {
+                    report_error(json, &e, None);
+                    ExitCode::FAILURE
+                })?;
+            }
+            Ok(p)
+        }
         Err(ProjectError::Invalid(findings)) => {
             if json {
                 let diags = serde_json::to_value(&findings.diagnostics).expect("serializable");
@@ -131,4 +157,24 @@ pub fn envelope(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Where a built server's database lives: under its data directory. A database packed with
+/// `--include-data` is copied there on first use, or opened in place when read-only.
+fn bundled_database(p: &mut Project, b: &BundledProject) -> std::result::Result<(), String> {
+    let packed = p.duckdb_path();
+    if p.readonly && packed.is_file() && std::env::var_os("MXCP_DUCKDB_PATH").is_none() {
+        return Ok(());
+    }
+    p.data_root = Some(b.data_root.clone());
+    let target = p.duckdb_path();
+    if packed.is_file() && !target.exists() {
+        let dir = target.parent().unwrap_or(std::path::Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let tmp = dir.join(format!(".copy-{}", std::process::id()));
+        std::fs::copy(&packed, &tmp)
+            .and_then(|_| std::fs::rename(&tmp, &target))
+            .map_err(|e| format!("cannot copy the packed database to {}: {e}", target.display()))?;
+    }
+    Ok(())
 }

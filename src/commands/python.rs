@@ -10,6 +10,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         .and_then(|d| mxcp_runtime::project::find_root(&d))
         .map(|root| mxcp_runtime::exec::dependency_dirs(&root))
         .unwrap_or_default();
+    main_with(args, extra)
+}
+
+/// Python mode with `extra` directories importable (a built server's dependencies).
+pub fn main_with(args: Vec<OsString>, extra: Vec<std::path::PathBuf>) -> ExitCode {
     let code = mxcp_runtime::python::python_main(&args, extra);
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

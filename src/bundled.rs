@@ -1,0 +1,132 @@
+//! A built server (`mxcp build` output): this executable carries a project payload and
+//! becomes that project's server. The payload is extracted once into the cache (verified
+//! first); the database lives in a data directory outside it.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use mxcp_runtime::payload::{MANIFEST, PROJECT_DIR, Payload};
+
+use crate::cli::{ServerCli, ServerCommand};
+use crate::commands::{self, BundledProject};
+
+pub fn main(payload: Payload, args: Vec<OsString>) -> ExitCode {
+    match run(&payload, args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn manifest(app: &Path) -> serde_json::Value {
+    std::fs::read(app.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    let cache = mxcp_runtime::cache::root()?;
+    if args.len() == 1 {
+        args.push("serve".into()); // `./my-server` serves
+    }
+    let name = args[0].clone();
+    let name = Path::new(&name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if matches!(args[1].to_str(), Some("--version" | "-V")) {
+        let app = payload.extract(&cache).map_err(anyhow::Error::msg)?;
+        let m = manifest(&app);
+        println!(
+            "{} (mxcp {}, payload sha256 {})",
+            m["project"].as_str().unwrap_or("?"),
+            mxcp_runtime::VERSION,
+            payload.trailer.sha256_hex()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cmd = ServerCli::command().name(&*name.clone().leak()).bin_name(name);
+    let cli = ServerCli::from_arg_matches(&cmd.get_matches_from(args)).unwrap_or_else(|e| e.exit());
+    let command = cli.command.expect("defaulted to serve");
+    if let ServerCommand::Materialize { dir } = &command {
+        return materialize(payload, dir);
+    }
+    if let ServerCommand::Inspect = &command {
+        return inspect(payload);
+    }
+    let app = payload.extract(&cache).map_err(anyhow::Error::msg)?;
+    let project = manifest(&app)["project"].as_str().unwrap_or("project").to_string();
+    commands::use_bundled_project(BundledProject {
+        root: app.join(PROJECT_DIR),
+        data_root: data_root(&project, &cache),
+    });
+    match command {
+        ServerCommand::Serve(a) => commands::serve::run(a),
+        ServerCommand::List(a) => commands::list::run(a),
+        ServerCommand::Run(a) => commands::run::run(a),
+        ServerCommand::Test(a) => commands::test::run(a),
+        ServerCommand::Python(a) => {
+            let mut py = vec![OsString::from("python3")];
+            py.extend(a.args);
+            Ok(commands::python::main_with(py, mxcp_runtime::exec::dependency_dirs(&app.join(PROJECT_DIR))))
+        }
+        ServerCommand::Inspect | ServerCommand::Materialize { .. } => unreachable!("handled above"),
+    }
+}
+
+/// `MXCP_DATA_DIR`, else `$XDG_DATA_HOME/mxcp/<project>`, else `~/.local/share/mxcp/<project>`,
+/// else beside the cache.
+fn data_root(project: &str, cache: &Path) -> PathBuf {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(d) = env("MXCP_DATA_DIR") {
+        return d;
+    }
+    if let Some(d) = env("XDG_DATA_HOME") {
+        return d.join("mxcp").join(project);
+    }
+    if let Some(h) = env("HOME") {
+        return h.join(".local/share/mxcp").join(project);
+    }
+    cache.join("data").join(project)
+}
+
+fn materialize(payload: &Payload, dir: &Path) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir)?;
+    let dir = std::path::absolute(dir)?;
+    let stdlib = mxcp_runtime::python::stdlib_home(&dir)?;
+    let app = payload.extract(&dir).map_err(anyhow::Error::msg)?;
+    let exe = std::env::current_exe()?;
+    let link = mxcp_runtime::cache::python_link(&dir, &exe, "python3");
+    eprintln!("materialized into {}:\n  {}\n  {}", dir.display(), stdlib.display(), app.display());
+    if link.is_none() {
+        eprintln!("warning: could not create the python3 link for subprocesses in {}", dir.display());
+    }
+    eprintln!("start with MXCP_CACHE_DIR={} (nothing is written to it then)", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(payload: &Payload) -> anyhow::Result<ExitCode> {
+    let files = payload.list().map_err(anyhow::Error::msg)?;
+    let manifest: serde_json::Value = payload
+        .read_member(MANIFEST)
+        .map_err(anyhow::Error::msg)?
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let deps: Vec<&str> =
+        manifest["dependencies"].as_array().map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default();
+    let e = &manifest["endpoints"];
+    println!("project:      {}", manifest["project"].as_str().unwrap_or("?"));
+    println!(
+        "built with:   mxcp {} (payload format {}, Python {})",
+        manifest["mxcp_version"].as_str().unwrap_or("?"),
+        manifest["format"],
+        manifest["python"].as_str().unwrap_or("?")
+    );
+    println!("payload:      sha256 {} ({} bytes compressed)", payload.trailer.sha256_hex(), payload.trailer.len);
+    println!("endpoints:    {} tool(s), {} resource(s), {} prompt(s)", e["tools"], e["resources"], e["prompts"]);
+    println!("dependencies: {}", if deps.is_empty() { "none".to_string() } else { deps.join(", ") });
+    println!("files ({}):", files.len());
+    for (path, size) in files {
+        println!("  {path}  {size}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

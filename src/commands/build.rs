@@ -1,0 +1,63 @@
+//! `mxcp build`: check the whole project, then write one executable that serves it.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use mxcp_bundler::build::{BuildOptions, build};
+use mxcp_runtime::diagnostics;
+use mxcp_runtime::exec::Runtime;
+
+use crate::cli::BuildArgs;
+use crate::commands::load_project;
+
+pub fn run(args: BuildArgs) -> Result<ExitCode> {
+    let start = Instant::now();
+    let project = match load_project(&args.project, true, false) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    eprintln!("==> checking {} ({} endpoint file(s))", project.site.project, project.files.len());
+    let runtime = Runtime::new(project, 1);
+    let findings = runtime.check();
+    if findings.errors() > 0 {
+        let mut diags = findings.diagnostics.clone();
+        diagnostics::sort(&mut diags);
+        eprint!("{}", findings.render_some(&diags));
+        eprintln!("error: the project has {} error(s); nothing was built", findings.errors());
+        return Ok(ExitCode::FAILURE);
+    }
+    let project = &runtime.project;
+    let output = args.output.unwrap_or_else(|| project.root.join("dist").join(&project.site.project));
+    let opts = BuildOptions {
+        output,
+        requirements: args.requirements,
+        find_links: args.find_links,
+        no_index: args.no_index,
+        include_data: args.include_data,
+        level: args.compression_level,
+    };
+    let summary = match build(project, &opts, &mut |line| eprintln!("==> {line}")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("nothing was written to {}", opts.output.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mb = |b: u64| b as f64 / 1e6;
+    eprintln!(
+        "built {} in {:.1} s\n  size:         {:.1} MB (payload {:.1} MB, {} files)\n  endpoints:    {} tool(s), {} resource(s), {} prompt(s)\n  dependencies: {}\n  payload:      sha256 {}",
+        summary.output.display(),
+        start.elapsed().as_secs_f64(),
+        mb(summary.size),
+        mb(summary.payload_size),
+        summary.files,
+        summary.tools,
+        summary.resources,
+        summary.prompts,
+        if summary.dependencies.is_empty() { "none".to_string() } else { summary.dependencies.join(", ") },
+        summary.sha256
+    );
+    Ok(ExitCode::SUCCESS)
+}
