@@ -94,7 +94,7 @@ fn materialize(payload: &Payload, dir: &Path) -> anyhow::Result<ExitCode> {
     let dir = std::path::absolute(dir)?;
     let stdlib = mxcp_runtime::python::stdlib_home(&dir)?;
     let app = payload.extract(&dir).map_err(anyhow::Error::msg)?;
-    let exe = std::env::current_exe()?;
+    let exe = mxcp_runtime::this_executable()?;
     let link = mxcp_runtime::cache::python_link(&dir, &exe, "python3");
     eprintln!("materialized into {}:\n  {}\n  {}", dir.display(), stdlib.display(), app.display());
     if link.is_none() {

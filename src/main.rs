@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // a built server carries its project in a payload after the executable
     let built = mxcp_runtime::payload::is_built();
-    let payload = match std::env::current_exe()
+    let payload = match mxcp_runtime::this_executable()
         .map_err(|e| e.to_string())
         .and_then(|exe| mxcp_runtime::payload::find(&exe, built).map_err(|e| e.to_string()))
     {

@@ -3,6 +3,7 @@
 //! deterministic packing, and the executable writer.
 
 pub mod build;
+pub mod elf;
 pub mod pack;
 pub mod vendor;
 pub mod write;

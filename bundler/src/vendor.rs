@@ -54,7 +54,7 @@ fn pip_wheel() -> Result<PathBuf, VendorError> {
 /// `python ARGS` run by this executable in Python mode; output is echoed to stderr (pip's
 /// progress) and its last lines kept for the error message.
 fn run_python(args: &[&std::ffi::OsStr]) -> Result<(i32, Vec<String>), VendorError> {
-    let exe = std::env::current_exe().map_err(io("finding this executable"))?;
+    let exe = mxcp_runtime::this_executable().map_err(io("finding this executable"))?;
     let mut child = Command::new(exe)
         .arg("python")
         .args(args)

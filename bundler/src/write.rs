@@ -20,7 +20,7 @@ pub enum WriteError {
 
 /// Writes `out`; returns the trailer (its sha256 names the payload).
 pub fn write_executable(out: &Path, payload_bytes: &[u8]) -> Result<Trailer, WriteError> {
-    let exe = std::env::current_exe().map_err(|e| WriteError::Base("current_exe".into(), e.to_string()))?;
+    let exe = mxcp_runtime::this_executable().map_err(|e| WriteError::Base("current_exe".into(), e.to_string()))?;
     let shown = exe.display().to_string();
     let mut base = std::fs::read(&exe).map_err(|e| WriteError::Base(shown.clone(), e.to_string()))?;
     // a base that is itself a server: keep only the executable part

@@ -28,3 +28,16 @@ pub mod user_config;
 pub mod yaml;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// This executable's path: `/proc/self/exe`, else (no /proc, as in a bare chroot) `argv[0]`
+/// when it names a file.
+pub fn this_executable() -> std::io::Result<std::path::PathBuf> {
+    std::env::current_exe().or_else(|e| {
+        let argv0 = std::path::PathBuf::from(std::env::args_os().next().ok_or(e)?);
+        if argv0.components().count() > 1 && argv0.is_file() {
+            std::path::absolute(argv0)
+        } else {
+            Err(std::io::Error::other("cannot find this executable: no /proc/self/exe and argv[0] is not a path"))
+        }
+    })
+}

@@ -81,7 +81,7 @@ pub fn run(args: InitArgs) -> Result<ExitCode> {
 
 /// A Claude Desktop entry that starts this very mxcp binary on the project directory.
 fn claude_desktop_config(project: &str, folder: &Path) -> Result<String> {
-    let exe: PathBuf = std::env::current_exe().context("cannot locate the mxcp executable")?;
+    let exe: PathBuf = mxcp_runtime::this_executable().context("cannot locate the mxcp executable")?;
     let config = json!({
         "mcpServers": {
             project: {

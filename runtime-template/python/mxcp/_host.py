@@ -40,12 +40,38 @@ def setup(root, python_dir, plugin_dir, site_dirs):
     _python_dir = os.path.abspath(python_dir)
     # stdout belongs to mxcp (a command's result, or the MCP stdio stream): prints go to stderr
     sys.stdout = sys.stderr
+    _find_ca_certificates()
     for d in (plugin_dir, root, python_dir):
         if d and os.path.isdir(d) and d not in sys.path:
             sys.path.insert(0, d)
     for d in site_dirs:
         if os.path.isdir(d):
             site.addsitedir(d)
+
+
+# CA bundles of common distributions: the embedded OpenSSL looks where the build machine keeps
+# them, which is not where every distribution does
+_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine, Arch
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL, CentOS
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL 7+
+    "/etc/ssl/ca-bundle.pem",  # openSUSE, SLES
+    "/etc/ssl/cert.pem",  # Alpine, macOS
+)
+
+
+def _find_ca_certificates():
+    if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
+        return
+    import _ssl  # not `ssl`: this runs at every start and must stay cheap
+
+    _, cafile, _, capath = _ssl.get_default_verify_paths()
+    if os.path.exists(cafile) or (os.path.isdir(capath) and os.listdir(capath)):
+        return
+    for f in _CA_FILES:
+        if os.path.exists(f):
+            os.environ["SSL_CERT_FILE"] = f
+            return
 
 
 def load_all():

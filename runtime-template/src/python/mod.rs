@@ -39,7 +39,7 @@ pub fn stdlib_archive() -> &'static [u8] {
 fn layout(extra_paths: Vec<PathBuf>) -> Result<interp::Layout, String> {
     let root = crate::cache::root().map_err(|e| e.to_string())?;
     let home = stdlib_home(&root).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let exe = crate::this_executable().map_err(|e| format!("cannot find this executable: {e}"))?;
     let executable = crate::cache::python_link(&root, &exe, "python3").unwrap_or(exe);
     Ok(interp::Layout { home, executable, extra_paths })
 }
@@ -70,7 +70,7 @@ pub fn interpreter() -> Result<(), String> {
                 );
             }
             let l = layout(Vec::new())?;
-            let argv0 = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("mxcp"));
+            let argv0 = crate::this_executable().unwrap_or_else(|_| PathBuf::from("mxcp"));
             interp::start_embedded(&l, &argv0)
         })
         .clone()
