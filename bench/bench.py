@@ -13,6 +13,12 @@ Measures, on bench/project (a one-row SQL tool):
   http      8 concurrent clients over streamable HTTP for S seconds: calls/s and median
   rss       peak RSS of the server (VmHWM) after the stdio calls
   validate  `mxcp validate` wall time (median of --runs)
+on bench/pyproject (a trivial Python tool):
+  py calls  N sequential tools/call over stdio: median and p99
+and, for mxcp only, `mxcp build` of examples/inventory (SQL only), from a stripped copy of
+the given binary (as release builds are):
+  build     build time; size of the executable
+  starts    spawn -> first tools/list of the built server: first start (empty cache) and warm
 """
 import argparse
 import http.client
@@ -31,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}
 CALL = {"name": "hello_world", "arguments": {"name": "World"}}
+CALL_PY = {"name": "py_hello", "arguments": {"name": "World"}}
 
 
 class Stdio:
@@ -95,15 +102,15 @@ def startup_ms(cmd, cwd, env, runs):
     return statistics.median(out)
 
 
-def calls(cmd, cwd, env, n):
+def calls(cmd, cwd, env, n, call=CALL):
     s = Stdio(cmd, cwd, env)
     s.handshake()
     for _ in range(20):
-        s.request("tools/call", CALL)
+        s.request("tools/call", call)
     lat = []
     for _ in range(n):
         t = time.perf_counter()
-        s.request("tools/call", CALL)
+        s.request("tools/call", call)
         lat.append((time.perf_counter() - t) * 1000)
     rss = s.peak_rss_mb()
     s.close()
@@ -196,6 +203,44 @@ def measure(name, exe, args, work):
     r["http_rps"], r["http_median"] = http_throughput(cmd, project, env, args.http_seconds)
     r["validate"] = validate_ms(cmd, project, env, args.runs)
     r["calls"] = n
+    pyproject = os.path.join(work, name + "-py")
+    shutil.copytree(os.path.join(HERE, "pyproject"), pyproject)
+    r["py_median"], r["py_p99"], _ = calls(serve, pyproject, env, n, CALL_PY)
+    return r
+
+
+def starts_ms(exe, cwd, env, runs, fresh_cache):
+    out = []
+    for i in range(runs):
+        e = dict(env)
+        if fresh_cache:
+            e["MXCP_CACHE_DIR"] = tempfile.mkdtemp(prefix="mxcp-bench-cache-")
+        t = time.perf_counter()
+        s = Stdio([exe], cwd, e)
+        s.handshake()
+        s.request("tools/list")
+        out.append((time.perf_counter() - t) * 1000)
+        s.close()
+        if fresh_cache:
+            shutil.rmtree(e["MXCP_CACHE_DIR"], ignore_errors=True)
+    return statistics.median(out)
+
+
+def measure_built(mxcp, args, work):
+    """`mxcp build` of examples/inventory with a stripped copy of mxcp, and the built server's starts."""
+    print("measuring mxcp build ...", file=sys.stderr)
+    base = os.path.join(work, "mxcp-stripped")
+    subprocess.run(["strip", "-o", base, mxcp], check=True)
+    project = os.path.join(work, "inventory")
+    shutil.copytree(os.path.join(HERE, "..", "examples", "inventory"), project)
+    out = os.path.join(work, "server")
+    env = dict(os.environ, MXCP_CACHE_DIR=os.path.join(work, "warm-cache"), MXCP_DATA_DIR=os.path.join(work, "data"))
+    t = time.perf_counter()
+    subprocess.run([base, "build", "-o", out], cwd=project, env=env, check=True, stderr=subprocess.DEVNULL)
+    r = {"build": (time.perf_counter() - t) * 1000, "size": os.path.getsize(out) / 1e6}
+    r["first"] = starts_ms(out, work, env, args.runs, True)
+    starts_ms(out, work, env, 1, False)  # fill the warm cache
+    r["warm"] = starts_ms(out, work, env, args.runs, False)
     return r
 
 
@@ -211,6 +256,7 @@ def main():
     work = tempfile.mkdtemp(prefix="mxcp-bench-")
     try:
         ours = measure("mxcp", args.mxcp, args, work)
+        built = measure_built(args.mxcp, args, work)
         ref = measure("reference", args.ref, args, work) if os.path.exists(args.ref) else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -223,6 +269,8 @@ def main():
         ("HTTP call median", "http_median", "ms", False, ""),
         ("peak RSS", "rss", "MB", False, "<= 1/4"),
         ("validate", "validate", "ms", False, "< 100 ms"),
+        ("Python tool call median", "py_median", "ms", False, "< 1 ms"),
+        ("Python tool call p99", "py_p99", "ms", False, ""),
     ]
     print(f"{'metric':28} {'mxcp':>14} {'reference':>14} {'ratio':>8}   bar")
     for label, key, unit, higher_better, bar in rows:
@@ -238,6 +286,13 @@ def main():
             line += f" {'(not installed)':>14} {'':>8}"
         print(f"{line}   {bar}")
     print(f"(calls: mxcp {ours['calls']} sequential; reference {ref['calls'] if ref else '-'})")
+    print()
+    print("mxcp build of examples/inventory (SQL only), from a stripped mxcp:")
+    ref_start = f" (reference start-up: {ref['startup']:.0f} ms)" if ref else ""
+    print(f"  build time                    {built['build']:.0f} ms")
+    print(f"  executable size               {built['size']:.1f} MB   bar: < 80 MB (release build)")
+    print(f"  first start -> tools/list     {built['first']:.1f} ms   bar: < 500 ms{ref_start}")
+    print(f"  warm start -> tools/list      {built['warm']:.1f} ms   bar: < 50 ms")
 
 
 def fmt(v, unit):

@@ -1,0 +1,2 @@
+def py_hello(name: str) -> str:
+    return f"Hello, {name}!"
