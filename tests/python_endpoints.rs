@@ -204,7 +204,18 @@ fn over_mcp_stdio_with_notifications() {
     ]);
     assert_eq!(
         report["tools"],
-        json!(["add", "add_note", "check_positive", "countdown", "noisy", "reload_database", "shifted", "whoami"])
+        json!([
+            "add",
+            "add_note",
+            "check_positive",
+            "countdown",
+            "noisy",
+            "reload_database",
+            "shifted",
+            "spin",
+            "spin_stopped",
+            "whoami"
+        ])
     );
     let mut calls = report["calls"].as_array().unwrap().clone();
     // stdout writes from tools (print, and a raw write to fd 1) did not corrupt the session
@@ -239,4 +250,31 @@ fn over_mcp_http() {
     assert_eq!(calls[1]["structured"]["events"], json!(["init"]));
     server.terminate();
     assert!(server.wait_exit(std::time::Duration::from_secs(10)));
+}
+
+#[test]
+fn call_timeout_interrupts_python() {
+    let dir = pytools();
+    let mxcp = env!("CARGO_BIN_EXE_mxcp");
+    let cfg = format!("MXCP_CONFIG={}", dir.path().join("config.yml").display());
+    let cache = format!("MXCP_CACHE_DIR={}", common::shared_cache().display());
+    let report = common::mcp_call(&[
+        "--stdio",
+        &format!("{mxcp} serve --transport stdio --call-timeout 1"),
+        "--cwd",
+        dir.path().to_str().unwrap(),
+        "--env",
+        &cfg,
+        "--env",
+        &cache,
+        "--call",
+        "spin",
+        "{}",
+        "--call",
+        "spin_stopped",
+        "{}",
+    ]);
+    let calls = report["calls"].as_array().unwrap();
+    assert_eq!(calls[0]["texts"], json!(["Error executing tool spin: the call timed out after 1 s"]));
+    assert_eq!(calls[1]["texts"], json!(["true"]), "the looping function was interrupted");
 }

@@ -420,6 +420,7 @@ impl Runtime {
         let ctx = crate::python::CallContext {
             events: opts.events.clone(),
             user: opts.user_context.as_ref().map(|_| user_context(opts)),
+            cancel: opts.cancel.clone(),
         };
         self.python()?.call(resolved, &e.name, &shown, &e.parameters, args, ctx).map_err(ExecError::Execution)
     }

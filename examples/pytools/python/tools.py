@@ -84,3 +84,26 @@ def reload_database() -> dict:
     reload_duckdb(lambda: ran.append("payload"), "example reload")
     count = db.execute("SELECT count(*) AS n FROM notes")[0]["n"]
     return {"ran": ran, "events": EVENTS, "notes": count}
+
+
+SPIN = {"stopped": False}
+
+
+def spin() -> str:
+    """Never returns by itself: the server's call timeout must stop it."""
+    try:
+        n = 0
+        while True:
+            n += 1
+    finally:
+        SPIN["stopped"] = True
+
+
+def spin_stopped() -> bool:
+    import time
+
+    for _ in range(50):
+        if SPIN["stopped"]:
+            break
+        time.sleep(0.01)
+    return SPIN["stopped"]

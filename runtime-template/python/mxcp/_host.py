@@ -245,8 +245,18 @@ async def _in_context(ctx, awaitable):
 
 
 def _run_async(awaitable, ctx):
-    # .result() waits with the GIL released; the calling (Rust blocking-pool) thread just waits
-    return asyncio.run_coroutine_threadsafe(_in_context(ctx, awaitable), _event_loop()).result()
+    import concurrent.futures
+
+    fut = asyncio.run_coroutine_threadsafe(_in_context(ctx, awaitable), _event_loop())
+    try:
+        # waits with the GIL released, waking now and then so that a timeout raised in this
+        # thread (see python::interrupt) is seen; it then cancels the coroutine
+        while not fut.done():
+            concurrent.futures.wait([fut], timeout=0.05)
+    except BaseException:
+        fut.cancel()
+        raise
+    return fut.result()
 
 
 def log(level, message):

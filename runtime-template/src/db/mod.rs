@@ -443,6 +443,8 @@ impl std::fmt::Debug for Cancel {
 struct CancelState {
     running: Option<Arc<duckdb::InterruptHandle>>,
     cancelled: bool,
+    /// Stops work outside DuckDB (Python code running for the call).
+    on_cancel: Option<Box<dyn Fn() + Send>>,
 }
 
 impl Cancel {
@@ -452,6 +454,20 @@ impl Cancel {
         if let Some(h) = &s.running {
             h.interrupt();
         }
+        if let Some(f) = s.on_cancel.take() {
+            f();
+        }
+    }
+
+    /// Runs `f` if the call is cancelled while it is set; `false` when it was cancelled already.
+    pub fn set_on_cancel(&self, f: Box<dyn Fn() + Send>) -> bool {
+        let mut s = self.0.lock().expect("cancel lock");
+        s.on_cancel = Some(f);
+        !s.cancelled
+    }
+
+    pub fn clear_on_cancel(&self) {
+        self.0.lock().expect("cancel lock").on_cancel = None;
     }
 
     /// Registers the running query; `false` when the call was cancelled already.

@@ -107,6 +107,19 @@ pub struct ProjectPython {
 pub struct CallContext {
     pub events: Option<Arc<dyn CallEvents>>,
     pub user: Option<Json>,
+    /// A timeout: the function is interrupted (a `TimeoutError` raised in it).
+    pub cancel: Option<crate::db::Cancel>,
+}
+
+/// Raises `TimeoutError` in the Python thread `thread_id` at its next bytecode.
+fn interrupt(thread_id: std::os::raw::c_ulong) {
+    let thread_id = thread_id as std::os::raw::c_long;
+    // from a thread of its own: taking the GIL may wait for the running code's switch interval
+    std::thread::spawn(move || {
+        Python::attach(|_| unsafe {
+            pyo3::ffi::PyThreadState_SetAsyncExc(thread_id, pyo3::ffi::PyExc_TimeoutError);
+        });
+    });
 }
 
 fn error_text(py: Python<'_>, e: &PyErr) -> String {
@@ -195,11 +208,21 @@ impl Engine {
                     None => py.None(),
                 };
                 let native_ctx = Py::new(py, native::CallContext { events: ctx.events.clone(), user })?;
+                if let Some(c) = &ctx.cancel {
+                    // SAFETY: the current thread's id, with the GIL held
+                    let tid = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
+                    if !c.set_on_cancel(Box::new(move || interrupt(tid))) {
+                        return Err(pyo3::exceptions::PyTimeoutError::new_err("the call was cancelled"));
+                    }
+                }
                 let result = self
                     .host
                     .bind(py)
-                    .call_method1("call", (path.to_string_lossy().as_ref(), func, kwargs, native_ctx, shown_path))?;
-                convert::from_py(&result, self.plain.bind(py), 0)
+                    .call_method1("call", (path.to_string_lossy().as_ref(), func, kwargs, native_ctx, shown_path));
+                if let Some(c) = &ctx.cancel {
+                    c.clear_on_cancel();
+                }
+                convert::from_py(&result?, self.plain.bind(py), 0)
             };
             run().map_err(|e| error_text(py, &e))
         })
