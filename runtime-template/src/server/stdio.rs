@@ -34,7 +34,7 @@ where
     F: FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let mut proto_out = tokio::fs::File::from_std(proto_out);
+    let mut proto_out = async_writer(proto_out);
     let (mut to_server, server_in) = tokio::io::duplex(1 << 20);
     let (server_out, from_server) = tokio::io::duplex(1 << 20);
     let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -60,7 +60,7 @@ where
 
     // gate: stdin → checks → rmcp
     let gate = tokio::spawn(async move {
-        let mut input = BufReader::new(tokio::io::stdin());
+        let mut input = BufReader::new(async_stdin());
         loop {
             let line = match read_line(&mut input).await {
                 Ok(Some(Line::Text(l))) => l,
@@ -95,6 +95,59 @@ where
     gate.abort();
     let _ = writer.await;
     Ok(())
+}
+
+type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+type Writer = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
+
+fn kind(fd: std::os::fd::RawFd) -> Option<libc::mode_t> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat into a valid out-pointer
+    (unsafe { libc::fstat(fd, &mut st) } == 0).then_some(st.st_mode & libc::S_IFMT)
+}
+
+/// stdin for the event loop. Pipes and sockets (what MCP clients give a server) are read
+/// non-blocking on the loop itself; anything else through tokio's stdin, which hops to a
+/// blocking thread for every read (measurably slower per message).
+fn async_stdin() -> Reader {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a duplicate of fd 0, owned by what wraps it
+    let dup = || unsafe { std::fs::File::from_raw_fd(libc::dup(0)) };
+    match kind(0) {
+        Some(libc::S_IFIFO) => {
+            if let Ok(r) = tokio::net::unix::pipe::Receiver::from_file(dup()) {
+                return Box::new(r);
+            }
+        }
+        Some(libc::S_IFSOCK) => {
+            let s = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(dup()));
+            if let Ok(s) = s.set_nonblocking(true).and_then(|_| tokio::net::UnixStream::from_std(s)) {
+                return Box::new(s);
+            }
+        }
+        _ => {}
+    }
+    Box::new(tokio::io::stdin())
+}
+
+/// The protocol output, non-blocking on the loop for pipes and sockets (see [`async_stdin`]).
+fn async_writer(file: std::fs::File) -> Writer {
+    use std::os::fd::AsRawFd;
+    match kind(file.as_raw_fd()) {
+        Some(libc::S_IFIFO) => match file.try_clone().map(tokio::net::unix::pipe::Sender::from_file) {
+            Ok(Ok(w)) => return Box::new(w),
+            _ => {}
+        },
+        Some(libc::S_IFSOCK) => {
+            let s = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(file));
+            return match s.set_nonblocking(true).and_then(|_| tokio::net::UnixStream::from_std(s)) {
+                Ok(s) => Box::new(s),
+                Err(_) => Box::new(tokio::io::sink()),
+            };
+        }
+        _ => {}
+    }
+    Box::new(tokio::fs::File::from_std(file))
 }
 
 enum Line {
