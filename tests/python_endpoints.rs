@@ -213,6 +213,7 @@ fn over_mcp_stdio_with_notifications() {
             "reload_database",
             "shifted",
             "spin",
+            "spin_async",
             "spin_stopped",
             "whoami"
         ])
@@ -272,9 +273,17 @@ fn call_timeout_interrupts_python() {
         "{}",
         "--call",
         "spin_stopped",
+        r#"{"which": "sync"}"#,
+        "--call",
+        "spin_async",
         "{}",
+        "--call",
+        "spin_stopped",
+        r#"{"which": "async"}"#,
     ]);
     let calls = report["calls"].as_array().unwrap();
     assert_eq!(calls[0]["texts"], json!(["Error executing tool spin: the call timed out after 1 s"]));
     assert_eq!(calls[1]["texts"], json!(["true"]), "the looping function was interrupted");
+    assert_eq!(calls[2]["texts"], json!(["Error executing tool spin_async: the call timed out after 1 s"]));
+    assert_eq!(calls[3]["texts"], json!(["true"]), "the coroutine was cancelled");
 }

@@ -20,8 +20,12 @@ import sysconfig
 import tarfile
 import tempfile
 
+# distutils is deprecated (gone in 3.12; setuptools provides it when a package needs it);
+# pydoc_data only serves help() topics
 EXCLUDED_DIRS = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo", "lib2to3", "site-packages",
-                 "__pycache__", "_bundled_setuptools"}
+                 "__pycache__", "_bundled_setuptools", "distutils", "pydoc_data"}
+# pure-Python twins of C modules that are always present
+EXCLUDED_FILES = {"_pydecimal.py"}
 EXCLUDED_MODULES = ("_test", "xxlimited", "_tkinter", "_curses", "readline", "nis", "ossaudiodev", "_xxtestfuzz")
 # glibc's own libraries are on every target; everything else an extension needs is vendored
 GLIBC = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
@@ -70,6 +74,8 @@ def add_python_tree(tar, root, prefix, exclude_dirs=EXCLUDED_DIRS):
         for f in sorted(filenames):
             path = os.path.join(dirpath, f)
             rel = os.path.normpath(os.path.join(prefix, rel_dir, f))
+            if f in EXCLUDED_FILES and rel_dir == ".":
+                continue
             if f.endswith(".py"):
                 src = open(path, "rb").read()
                 tar.add(rel, src)

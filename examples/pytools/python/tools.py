@@ -86,7 +86,7 @@ def reload_database() -> dict:
     return {"ran": ran, "events": EVENTS, "notes": count}
 
 
-SPIN = {"stopped": False}
+SPIN = {"sync": False, "async": False}
 
 
 def spin() -> str:
@@ -96,14 +96,23 @@ def spin() -> str:
         while True:
             n += 1
     finally:
-        SPIN["stopped"] = True
+        SPIN["sync"] = True
 
 
-def spin_stopped() -> bool:
+async def spin_async() -> str:
+    """An async function that never returns: a timeout cancels it."""
+    try:
+        while True:
+            await asyncio.sleep(0.01)
+    finally:
+        SPIN["async"] = True
+
+
+def spin_stopped(which: str) -> bool:
     import time
 
     for _ in range(50):
-        if SPIN["stopped"]:
+        if SPIN[which]:
             break
         time.sleep(0.01)
-    return SPIN["stopped"]
+    return SPIN[which]
