@@ -7,9 +7,18 @@ mod output;
 
 use std::process::ExitCode;
 
+// mimalloc replaces malloc process-wide ("override"): DuckDB allocates and frees heavily while
+// setting up every query, and glibc's malloc was ~15 % of a small call's time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // mimalloc's arenas on transparent huge pages raised a small server's peak RSS from 40 to
+    // 56 MB (2 MB pages, partly touched); without them the speed-up stays and the RSS does not
+    // SAFETY: a process attribute, no pointers involved
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     // Python mode: started as `python3` (sys.executable of the embedded interpreter, so pip,
     // subprocess and multiprocessing re-enter here) or as `mxcp python ARGS...`
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
