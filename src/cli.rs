@@ -60,8 +60,9 @@ pub enum DepsCommand {
     Install(DepsInstallArgs),
 }
 
+/// Where the embedded pip finds the project's dependencies.
 #[derive(Debug, Args)]
-pub struct DepsInstallArgs {
+pub struct PipArgs {
     /// Requirements file (default: requirements.txt at the project root)
     #[arg(short = 'r', long, value_name = "FILE")]
     pub requirements: Option<PathBuf>,
@@ -71,6 +72,12 @@ pub struct DepsInstallArgs {
     /// Do not use the package index (air-gapped: only --find-links)
     #[arg(long)]
     pub no_index: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DepsInstallArgs {
+    #[command(flatten)]
+    pub pip: PipArgs,
     /// Allow source distributions (default: wheels only, as `mxcp build` requires)
     #[arg(long)]
     pub allow_sdist: bool,
@@ -248,15 +255,8 @@ pub struct BuildArgs {
     /// Executable to write (default: dist/<project> in the project)
     #[arg(short = 'o', long, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// Python requirements to vendor (default: requirements.txt at the project root, if any)
-    #[arg(long, value_name = "FILE")]
-    pub requirements: Option<PathBuf>,
-    /// Look for wheels in DIR (repeatable)
-    #[arg(long, value_name = "DIR")]
-    pub find_links: Vec<PathBuf>,
-    /// Do not use the package index (air-gapped builds: only --find-links)
-    #[arg(long)]
-    pub no_index: bool,
+    #[command(flatten)]
+    pub pip: PipArgs,
     /// Also pack the profile's DuckDB file (copied out on the server's first use)
     #[arg(long)]
     pub include_data: bool,

@@ -10,12 +10,6 @@ use common::HttpServer;
 
 use serde_json::{Value as Json, json};
 
-fn python() -> String {
-    std::env::var("MXCP_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("MXCP_TEST_PYTHON is not set: run the tests with ./dev test, which installs the MCP Python SDK")
-    })
-}
-
 fn inventory() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     common::copy_dir(&common::repo_root().join("examples/inventory"), dir.path());
@@ -24,7 +18,12 @@ fn inventory() -> tempfile::TempDir {
 
 fn sdk_check(target: &[&str], mode: &str) -> Json {
     let script = common::repo_root().join("tests/clients/sdk_check.py");
-    let out = Command::new(python()).arg(script).args(target).args(["--mode", mode]).output().expect("python runs");
+    let out = Command::new(common::client_python())
+        .arg(script)
+        .args(target)
+        .args(["--mode", mode])
+        .output()
+        .expect("python runs");
     assert!(
         out.status.success(),
         "sdk_check failed:\n{}\n{}",

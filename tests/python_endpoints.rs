@@ -21,6 +21,18 @@ fn mxcp(dir: &Path) -> std::process::Command {
     cmd
 }
 
+/// `mxcp serve` over stdio (with `serve_args`) on the project in `dir`, driven by the official
+/// Python SDK making `calls` (`--call NAME JSON` pairs).
+fn serve_stdio(dir: &Path, serve_args: &str, calls: &[&str]) -> Json {
+    let mxcp = env!("CARGO_BIN_EXE_mxcp");
+    let cfg = format!("MXCP_CONFIG={}", dir.join("config.yml").display());
+    let cache = format!("MXCP_CACHE_DIR={}", common::shared_cache().display());
+    let command = format!("{mxcp} serve --transport stdio {serve_args}");
+    let mut args = vec!["--stdio", &command, "--cwd", dir.to_str().unwrap(), "--env", &cfg, "--env", &cache];
+    args.extend_from_slice(calls);
+    common::mcp_call(&args)
+}
+
 fn run_tool(dir: &Path, name: &str, params: &[&str]) -> (i32, Json, String) {
     let mut cmd = mxcp(dir);
     cmd.args(["run", "tool", name, "--json-output"]);
@@ -171,37 +183,30 @@ fn validate_checks_signatures_without_running_modules() {
 #[test]
 fn over_mcp_stdio_with_notifications() {
     let dir = pytools();
-    let mxcp = env!("CARGO_BIN_EXE_mxcp");
-    let cfg = format!("MXCP_CONFIG={}", dir.path().join("config.yml").display());
-    let cache = format!("MXCP_CACHE_DIR={}", common::shared_cache().display());
-    let report = common::mcp_call(&[
-        "--stdio",
-        &format!("{mxcp} serve --transport stdio"),
-        "--cwd",
-        dir.path().to_str().unwrap(),
-        "--env",
-        &cfg,
-        "--env",
-        &cache,
-        "--call",
-        "add",
-        r#"{"a": 1, "b": 2}"#,
-        "--call",
-        "noisy",
-        "{}",
-        "--call",
-        "countdown",
-        r#"{"start": 3}"#,
-        "--call",
-        "check_positive",
-        r#"{"value": -1}"#,
-        "--call",
-        "shifted",
-        r#"{"text": "abc"}"#,
-        "--call",
-        "add_note",
-        r#"{"note_id": 1, "body": "x", "created": "2020-01-01"}"#,
-    ]);
+    let report = serve_stdio(
+        dir.path(),
+        "",
+        &[
+            "--call",
+            "add",
+            r#"{"a": 1, "b": 2}"#,
+            "--call",
+            "noisy",
+            "{}",
+            "--call",
+            "countdown",
+            r#"{"start": 3}"#,
+            "--call",
+            "check_positive",
+            r#"{"value": -1}"#,
+            "--call",
+            "shifted",
+            r#"{"text": "abc"}"#,
+            "--call",
+            "add_note",
+            r#"{"note_id": 1, "body": "x", "created": "2020-01-01"}"#,
+        ],
+    );
     assert_eq!(
         report["tools"],
         json!([
@@ -256,31 +261,24 @@ fn over_mcp_http() {
 #[test]
 fn call_timeout_interrupts_python() {
     let dir = pytools();
-    let mxcp = env!("CARGO_BIN_EXE_mxcp");
-    let cfg = format!("MXCP_CONFIG={}", dir.path().join("config.yml").display());
-    let cache = format!("MXCP_CACHE_DIR={}", common::shared_cache().display());
-    let report = common::mcp_call(&[
-        "--stdio",
-        &format!("{mxcp} serve --transport stdio --call-timeout 1"),
-        "--cwd",
-        dir.path().to_str().unwrap(),
-        "--env",
-        &cfg,
-        "--env",
-        &cache,
-        "--call",
-        "spin",
-        "{}",
-        "--call",
-        "spin_stopped",
-        r#"{"which": "sync"}"#,
-        "--call",
-        "spin_async",
-        "{}",
-        "--call",
-        "spin_stopped",
-        r#"{"which": "async"}"#,
-    ]);
+    let report = serve_stdio(
+        dir.path(),
+        "--call-timeout 1",
+        &[
+            "--call",
+            "spin",
+            "{}",
+            "--call",
+            "spin_stopped",
+            r#"{"which": "sync"}"#,
+            "--call",
+            "spin_async",
+            "{}",
+            "--call",
+            "spin_stopped",
+            r#"{"which": "async"}"#,
+        ],
+    );
     let calls = report["calls"].as_array().unwrap();
     assert_eq!(calls[0]["texts"], json!(["Error executing tool spin: the call timed out after 1 s"]));
     assert_eq!(calls[1]["texts"], json!(["true"]), "the looping function was interrupted");

@@ -20,14 +20,14 @@ fn install(args: DepsInstallArgs) -> Result<ExitCode> {
     let Some(root) = mxcp_runtime::project::find_root(&cwd) else {
         bail!("no mxcp-site.yml here or in a parent directory: run inside a project");
     };
-    let requirements = args.requirements.unwrap_or_else(|| root.join("requirements.txt"));
+    let requirements = args.pip.requirements.unwrap_or_else(|| root.join("requirements.txt"));
     if !requirements.is_file() {
         bail!("{} does not exist: list the project's Python dependencies there", requirements.display());
     }
     let target = root.join(DEPS_DIR);
     let opts = PipOptions {
-        find_links: args.find_links,
-        no_index: args.no_index,
+        find_links: args.pip.find_links,
+        no_index: args.pip.no_index,
         only_binary: !args.allow_sdist,
         unchecked_pyc: false,
     };
