@@ -34,6 +34,12 @@ pub enum ExecError {
 pub trait CallEvents: Send + Sync {
     fn log(&self, level: &str, message: &str);
     fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
+    /// A request to the client (`sampling/createMessage`, `elicitation/create`), answered
+    /// before the call goes on. Blocks the calling (non-async) thread.
+    fn request(&self, method: &str, params: Json) -> Result<Json, String> {
+        let _ = params;
+        Err(format!("{method} is only available during a call from an MCP client"))
+    }
 }
 
 /// Who is calling, as policies see it.

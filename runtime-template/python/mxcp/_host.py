@@ -276,6 +276,19 @@ def progress(value, total, message):
         _native.log_local("info", text)
 
 
+async def request(method, params):
+    """A request to the MCP client of the running call (sampling, elicitation)."""
+    import json
+
+    ctx = _call.get()
+    if ctx is None:
+        raise RuntimeError(f"{method} is only available during a call from an MCP client")
+    loop = asyncio.get_running_loop()
+    # the wait happens on an executor thread: the event loop keeps serving other calls
+    text = await loop.run_in_executor(None, ctx.request, method, json.dumps(params))
+    return json.loads(text)
+
+
 def user():
     ctx = _call.get()
     return None if ctx is None else ctx.user

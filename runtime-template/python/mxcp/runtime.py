@@ -9,7 +9,7 @@ import _mxcp_native as _native
 
 from mxcp import _host
 
-__all__ = ["db", "config", "plugins", "mcp", "on_init", "on_shutdown", "reload_duckdb"]
+__all__ = ["db", "config", "plugins", "mcp", "content", "on_init", "on_shutdown", "reload_duckdb"]
 
 
 class _Db:
@@ -84,11 +84,59 @@ class _Mcp:
         _host.progress(float(progress), None if total is None else float(total), message)
         return _Done()
 
+    async def sample(self, prompt=None, *, messages=None, max_tokens=100, system_prompt=None, **params):
+        """Asks the client's LLM (`sampling/createMessage`); returns the client's result dict
+        (`role`, `content`, `model`, ...)."""
+        if messages is None:
+            messages = [{"role": "user", "content": {"type": "text", "text": str(prompt)}}]
+        params.update({"messages": messages, "maxTokens": max_tokens})
+        if system_prompt is not None:
+            params["systemPrompt"] = system_prompt
+        return await _host.request("sampling/createMessage", params)
+
+    async def elicit(self, message, schema):
+        """Asks the user for input (`elicitation/create`) shaped by the JSON schema `schema`;
+        returns the client's result dict (`action`, `content`)."""
+        return await _host.request("elicitation/create", {"message": message, "requestedSchema": schema})
+
+
+class _Content:
+    """Tool results as MCP content items instead of JSON text: return one of these, or a list
+    of them, from a Python tool (declare no `return` type)."""
+
+    @staticmethod
+    def _item(item):
+        return {"$mxcp_content": item}
+
+    def text(self, text):
+        return self._item({"type": "text", "text": str(text)})
+
+    def image(self, data, mime_type="image/png"):
+        return self._item({"type": "image", "data": _b64(data), "mimeType": mime_type})
+
+    def audio(self, data, mime_type="audio/wav"):
+        return self._item({"type": "audio", "data": _b64(data), "mimeType": mime_type})
+
+    def resource(self, uri, text=None, mime_type="text/plain", blob=None):
+        res = {"uri": uri, "mimeType": mime_type}
+        if blob is not None:
+            res["blob"] = _b64(blob)
+        else:
+            res["text"] = "" if text is None else str(text)
+        return self._item({"type": "resource", "resource": res})
+
+
+def _b64(data):
+    import base64
+
+    return base64.b64encode(data).decode() if isinstance(data, (bytes, bytearray)) else str(data)
+
 
 db = _Db()
 config = _Config()
 plugins = _Plugins()
 mcp = _Mcp()
+content = _Content()
 
 
 def on_init(func):

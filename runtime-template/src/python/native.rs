@@ -52,6 +52,18 @@ impl CallContext {
         }
     }
 
+    /// Sends a request to the MCP client and waits for its answer (JSON text in and out).
+    fn request(&self, py: Python<'_>, method: &str, params: &str) -> PyResult<String> {
+        let Some(events) = self.events.clone() else {
+            return Err(PyRuntimeError::new_err(format!(
+                "{method} is only available during a call from an MCP client"
+            )));
+        };
+        let params: Json = serde_json::from_str(params).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let method = method.to_string();
+        py.detach(move || events.request(&method, params)).map(|v| v.to_string()).map_err(PyRuntimeError::new_err)
+    }
+
     #[pyo3(signature = (progress, total=None, message=None))]
     fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         if let Some(e) = &self.events {

@@ -443,6 +443,7 @@ impl Handler {
 enum Event {
     Log(LoggingLevel, String),
     Progress(f64, Option<f64>, Option<String>),
+    Request(String, Json, tokio::sync::oneshot::Sender<Result<Json, String>>),
 }
 
 /// Python's `mcp.info(...)`/`mcp.progress(...)` from a blocking thread, to the session's task.
@@ -460,6 +461,21 @@ impl CallEvents for ChannelEvents {
     }
     fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         let _ = self.0.send(Event::Progress(progress, total, message.map(str::to_string)));
+    }
+    fn request(&self, method: &str, params: Json) -> Result<Json, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0.send(Event::Request(method.to_string(), params, tx)).map_err(|_| "the call has ended".to_string())?;
+        rx.blocking_recv().map_err(|_| "the MCP session ended".to_string())?
+    }
+}
+
+/// A request to the client on behalf of a running call; its result as JSON.
+async fn client_request(peer: &rmcp::service::Peer<RoleServer>, method: String, params: Json) -> Result<Json, String> {
+    use rmcp::model::{CustomRequest, ServerRequest};
+    let request = ServerRequest::CustomRequest(CustomRequest::new(method.clone(), Some(params)));
+    match peer.send_request(request).await {
+        Ok(result) => serde_json::to_value(result).map_err(|e| e.to_string()),
+        Err(e) => Err(format!("{method} failed: {e}")),
     }
 }
 
@@ -526,6 +542,9 @@ impl ServerHandler for Handler {
                 while let Some(ev) = rx.recv().await {
                     match ev {
                         Event::Log(level, message) => handler.log(&peer, level, message).await,
+                        Event::Request(method, params, reply) => {
+                            let _ = reply.send(client_request(&peer, method, params).await);
+                        }
                         Event::Progress(value, total, message) => {
                             if let Some(token) = &token {
                                 let mut p = ProgressNotificationParam::new(token.clone(), value);
@@ -552,6 +571,16 @@ impl ServerHandler for Handler {
         }
         match outcome {
             Ok(result) => {
+                if let Some(items) = schema::content_items(&result) {
+                    let blocks: Result<Vec<ContentBlock>, _> = items.into_iter().map(serde_json::from_value).collect();
+                    return Ok(match blocks {
+                        Ok(blocks) => CallToolResult::success(blocks),
+                        Err(e) => CallToolResult::error(vec![ContentBlock::text(format!(
+                            "Error executing tool {name}: invalid content item: {e}"
+                        ))]),
+                    }
+                    .into());
+                }
                 let (texts, structured) = schema::tool_content(&result, ret);
                 let mut r = CallToolResult::success(texts.into_iter().map(ContentBlock::text).collect());
                 r.structured_content = structured;

@@ -165,6 +165,17 @@ pub fn type_schema(def: &TypeDef, output: bool) -> Map<String, Json> {
 }
 
 /// A tool result as MCP content (§11.3): the text items and the structured content.
+/// MCP content items a Python tool returned through `mxcp.runtime.content` (one, or a list of
+/// them), in the protocol's own shape; `None` for ordinary results.
+pub fn content_items(result: &Json) -> Option<Vec<Json>> {
+    const KEY: &str = "$mxcp_content";
+    let item = |v: &Json| v.as_object().filter(|o| o.len() == 1).and_then(|o| o.get(KEY)).cloned();
+    match result {
+        Json::Array(items) if !items.is_empty() => items.iter().map(item).collect(),
+        other => item(other).map(|i| vec![i]),
+    }
+}
+
 pub fn tool_content(result: &Json, ret: Option<&TypeDef>) -> (Vec<String>, Option<Json>) {
     let text = |v: &Json| match v {
         Json::String(s) => s.clone(),
