@@ -171,7 +171,7 @@ impl Checker<'_> {
     }
 
     fn uri_template(&mut self, e: &Endpoint) {
-        let vars = uri_variables(&e.name);
+        let vars = crate::uri_template::variables(&e.name);
         let unused: Vec<&str> =
             e.parameters.iter().map(|p| p.name.as_str()).filter(|p| !vars.iter().any(|v| v == p)).collect();
         if !unused.is_empty() {
@@ -283,23 +283,6 @@ impl Checker<'_> {
             }
         }
     }
-}
-
-/// The `{name}` variables of a URI template.
-pub fn uri_variables(uri: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = uri;
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start + 1..];
-        match after.find('}') {
-            Some(end) if !after[..end].contains('{') && end > 0 => {
-                out.push(after[..end].to_string());
-                rest = &after[end + 1..];
-            }
-            _ => rest = after,
-        }
-    }
-    out
 }
 
 fn check_duplicates(project: &Project, out: &mut Vec<Diagnostic>) {

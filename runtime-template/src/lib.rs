@@ -24,6 +24,7 @@ pub mod site;
 pub mod sql_checks;
 pub mod testing;
 pub mod types;
+pub mod uri_template;
 pub mod user_config;
 pub mod yaml;
 

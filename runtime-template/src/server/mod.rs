@@ -288,7 +288,7 @@ impl State {
             match e.kind {
                 EndpointKind::Tool => s.tools.push(tool_of(e)),
                 EndpointKind::Resource => {
-                    let vars = crate::checks::uri_variables(&e.name);
+                    let vars = crate::uri_template::variables(&e.name);
                     let name = e.title.clone().unwrap_or_else(|| e.name.clone());
                     if vars.is_empty() {
                         let mut r = Resource::new(e.name.clone(), name);
@@ -308,9 +308,7 @@ impl State {
                             t = t.with_mime_type(m.clone());
                         }
                         s.templates.push(t);
-                        if let Some(re) = template_regex(&e.name) {
-                            s.matchers.push((re, vars, e.name.clone()));
-                        }
+                        s.matchers.push((crate::uri_template::matcher(&e.name), vars, e.name.clone()));
                     }
                 }
                 EndpointKind::Prompt => {
@@ -378,23 +376,6 @@ fn tool_of(e: &Endpoint) -> Tool {
         }
     }
     tool
-}
-
-/// `items://{id}/x` → `^items://(?P<v0>[^/]+)/x$`.
-fn template_regex(template: &str) -> Option<Regex> {
-    let mut pattern = String::from("^");
-    let mut rest = template;
-    let mut i = 0;
-    while let Some(start) = rest.find('{') {
-        let end = rest[start..].find('}')? + start;
-        pattern.push_str(&regex::escape(&rest[..start]));
-        pattern.push_str(&format!("(?P<v{i}>[^/]+)"));
-        i += 1;
-        rest = &rest[end + 1..];
-    }
-    pattern.push_str(&regex::escape(rest));
-    pattern.push('$');
-    Regex::new(&pattern).ok()
 }
 
 /// `a%20b` → `a b` (URI template variables arrive percent-encoded).
@@ -724,13 +705,5 @@ mod tests {
         assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
-    }
-
-    #[test]
-    fn templates_match_whole_segments() {
-        let re = template_regex("items://{id}/detail").unwrap();
-        assert_eq!(&re.captures("items://42/detail").unwrap()["v0"], "42");
-        assert!(re.captures("items://4/2/detail").is_none());
-        assert!(re.captures("items://42/detail/x").is_none());
     }
 }
