@@ -207,6 +207,20 @@ fn built_server_commands() {
 }
 
 #[test]
+fn built_server_over_streamable_http() {
+    let (tmp, exe) = build("inventory", &[]);
+    let mut cmd = Command::new(&exe);
+    cmd.args(["serve", "--transport", "streamable-http", "--port", "0"])
+        .env("MXCP_CACHE_DIR", common::shared_cache())
+        .env("MXCP_DATA_DIR", tmp.path().join("data"));
+    let mut server = common::HttpServer::spawn(&mut cmd);
+    let [c, name, args] = count_items_call();
+    assert_inventory(&common::mcp_call(&["--url", &server.url, c, name, args]));
+    server.terminate();
+    assert!(server.wait_exit(std::time::Duration::from_secs(10)));
+}
+
+#[test]
 fn bundled_database_is_copied_on_first_use() {
     let dir = common::project(&[(
         "tools/answer.yml",

@@ -95,7 +95,12 @@ pub struct Payload {
 /// payload is missing or inconsistent.
 pub fn find(exe: &Path, built: bool) -> Result<Option<Payload>, PayloadError> {
     let io = |source| PayloadError::Io { path: exe.to_path_buf(), source };
-    let mut f = std::fs::File::open(exe).map_err(io)?;
+    let mut f = match std::fs::File::open(exe) {
+        Ok(f) => f,
+        // a plain mxcp that may not read its own file (execute-only) has no payload to find
+        Err(_) if !built => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
     let size = f.metadata().map_err(io)?.len();
     let trailer = if size >= TRAILER_LEN as u64 {
         f.seek(SeekFrom::End(-(TRAILER_LEN as i64))).map_err(io)?;
