@@ -108,6 +108,8 @@ fn plugin_udf_called_from_sql() {
     // the user config sets the plugin's rotation to 2
     let (code, v, err) = run_tool(dir.path(), "shifted", &["text=hello"]);
     assert_eq!((code, &v["result"]), (0, &json!("jgnnq")), "{err}");
+    let (code, v, err) = run_tool(dir.path(), "plugin_types", &[]);
+    assert_eq!((code, &v["result"]), (0, &json!({"d": "2024-02-29", "n": 2})), "{err}");
 }
 
 #[test]
@@ -215,6 +217,7 @@ fn over_mcp_stdio_with_notifications() {
             "check_positive",
             "countdown",
             "noisy",
+            "plugin_types",
             "reload_database",
             "shifted",
             "spin",

@@ -78,6 +78,11 @@ def shifted(text: str) -> str:
     return db.execute("SELECT rot_text($t) AS r", {"t": text})[0]["r"]
 
 
+def plugin_types() -> dict:
+    """Plugin functions over dates and blobs."""
+    return db.execute("SELECT next_day_text(DATE '2024-02-28') AS d, length_text('\\xAA\\xBB'::BLOB) AS n")[0]
+
+
 def reload_database() -> dict:
     """Closes and reopens the database around a payload; the init hook runs again."""
     ran = []

@@ -114,7 +114,8 @@ def load_plugins(defs):
                 arg_types.append(_type_name(hints[p.name]))
             if "return" not in hints:
                 raise TypeError(f"plugin '{name}': @udf {method.__name__} needs a return type hint")
-            udfs.append((f"{method.__name__}_{name}", method, arg_types, _type_name(hints["return"])))
+            udfs.append((f"{method.__name__}_{name}", _udf_adapter(method, arg_types, _type_name(hints["return"])),
+                         arg_types, _type_name(hints["return"])))
     return udfs
 
 
@@ -127,6 +128,29 @@ def _hints(func):
         return dict(getattr(func, "__annotations__", {}))
 
 
+def _udf_adapter(method, arg_types, return_type):
+    """Calls `method` with Python values for DuckDB's (dates and blobs arrive as text)."""
+    import base64
+    import datetime
+
+    parse = {
+        "DATE": datetime.date.fromisoformat,
+        "TIME": datetime.time.fromisoformat,
+        "TIMESTAMP": datetime.datetime.fromisoformat,
+        "BLOB": base64.b64decode,
+    }
+    converters = [parse.get(t) for t in arg_types]
+
+    def call(*args):
+        values = [a if c is None or a is None else c(a) for a, c in zip(args, converters)]
+        result = method(*values)
+        if return_type == "BLOB" and isinstance(result, (bytes, bytearray)):
+            return base64.b64encode(result).decode()
+        return result
+
+    return call
+
+
 def _type_name(t):
     import datetime
     import decimal
@@ -136,11 +160,10 @@ def _type_name(t):
     if origin is typing.Union:
         args = [a for a in typing.get_args(t) if a is not type(None)]
         return _type_name(args[0]) if len(args) == 1 else "VARCHAR"
-    if origin in (list, tuple):
-        args = typing.get_args(t)
-        return (_type_name(args[0]) if args else "VARCHAR") + "[]"
+
+    # datetime before date: a datetime is a date too
     table = {str: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN", bytes: "BLOB",
-             decimal.Decimal: "DOUBLE", datetime.date: "DATE", datetime.datetime: "TIMESTAMP",
+             decimal.Decimal: "DOUBLE", datetime.datetime: "TIMESTAMP", datetime.date: "DATE",
              datetime.time: "TIME"}
     if t in table:
         return table[t]

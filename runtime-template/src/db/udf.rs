@@ -15,6 +15,10 @@ enum Kind {
     BigInt,
     Double,
     Boolean,
+    Date,
+    Time,
+    Timestamp,
+    Blob,
 }
 
 impl Kind {
@@ -24,8 +28,14 @@ impl Kind {
             "BIGINT" | "INTEGER" | "INT" => Kind::BigInt,
             "DOUBLE" | "FLOAT" => Kind::Double,
             "BOOLEAN" | "BOOL" => Kind::Boolean,
+            "DATE" => Kind::Date,
+            "TIME" => Kind::Time,
+            "TIMESTAMP" => Kind::Timestamp,
+            "BLOB" => Kind::Blob,
             other => {
-                return Err(format!("functions with {other} values are not supported (use str, int, float or bool)"));
+                return Err(format!(
+                    "functions with {other} values are not supported (str, int, float, bool, bytes, date, time, datetime)"
+                ));
             }
         })
     }
@@ -36,6 +46,10 @@ impl Kind {
             Kind::BigInt => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT,
             Kind::Double => ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE,
             Kind::Boolean => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN,
+            Kind::Date => ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE,
+            Kind::Time => ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME,
+            Kind::Timestamp => ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP,
+            Kind::Blob => ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB,
         }
     }
 }
@@ -144,11 +158,31 @@ unsafe fn read(v: ffi::duckdb_vector, k: Kind, row: usize) -> Json {
                 serde_json::Number::from_f64(*(data as *const f64).add(row)).map_or(Json::Null, Json::Number)
             }
             Kind::Boolean => Json::Bool(*(data as *const bool).add(row)),
-            Kind::Varchar => {
+            Kind::Varchar | Kind::Blob => {
                 let s = (data as *mut ffi::duckdb_string_t).add(row);
                 let len = ffi::duckdb_string_t_length(*s) as usize;
-                let p = ffi::duckdb_string_t_data(s) as *const u8;
-                Json::String(String::from_utf8_lossy(std::slice::from_raw_parts(p, len)).into_owned())
+                let bytes = std::slice::from_raw_parts(ffi::duckdb_string_t_data(s) as *const u8, len);
+                Json::String(if k == Kind::Blob {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                } else {
+                    String::from_utf8_lossy(bytes).into_owned()
+                })
+            }
+            // ISO text; the Python side makes date/time/datetime objects of it
+            Kind::Date => {
+                let days = *(data as *const i32).add(row);
+                Json::String((epoch().date() + chrono::Duration::days(days.into())).format("%Y-%m-%d").to_string())
+            }
+            Kind::Timestamp => {
+                let micros = *(data as *const i64).add(row);
+                Json::String(
+                    (epoch() + chrono::Duration::microseconds(micros)).format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                )
+            }
+            Kind::Time => {
+                let micros = *(data as *const i64).add(row);
+                Json::String((epoch() + chrono::Duration::microseconds(micros)).format("%H:%M:%S%.6f").to_string())
             }
         }
     }
@@ -168,6 +202,30 @@ unsafe fn write(out: ffi::duckdb_vector, k: Kind, row: usize, value: &Json) -> R
             }
             (Kind::Double, Json::Number(n)) => *(data as *mut f64).add(row) = n.as_f64().unwrap_or(f64::NAN),
             (Kind::Boolean, Json::Bool(b)) => *(data as *mut bool).add(row) = *b,
+            (Kind::Date, Json::String(t)) => {
+                let d = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|e| format!("{t}: {e}"))?;
+                *(data as *mut i32).add(row) = (d - epoch().date()).num_days() as i32;
+            }
+            (Kind::Timestamp, Json::String(t)) => {
+                let ts = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
+                    .map_err(|e| format!("{t}: {e}"))?;
+                *(data as *mut i64).add(row) = (ts - epoch()).num_microseconds().unwrap_or(i64::MAX);
+            }
+            (Kind::Time, Json::String(t)) => {
+                let tm = chrono::NaiveTime::parse_from_str(t, "%H:%M:%S%.f").map_err(|e| format!("{t}: {e}"))?;
+                *(data as *mut i64).add(row) = (tm - chrono::NaiveTime::MIN).num_microseconds().unwrap_or(i64::MAX);
+            }
+            (Kind::Blob, Json::String(b64)) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| e.to_string())?;
+                ffi::duckdb_vector_assign_string_element_len(
+                    out,
+                    row as u64,
+                    bytes.as_ptr() as *const _,
+                    bytes.len() as u64,
+                );
+            }
             (Kind::Varchar, v) => {
                 let text = match v {
                     Json::String(s) => s.clone(),
@@ -184,6 +242,10 @@ unsafe fn write(out: ffi::duckdb_vector, k: Kind, row: usize, value: &Json) -> R
         }
     }
     Ok(())
+}
+
+fn epoch() -> chrono::NaiveDateTime {
+    chrono::DateTime::UNIX_EPOCH.naive_utc()
 }
 
 /// A raw connection to `db`, closed on drop.
