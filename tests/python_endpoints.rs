@@ -288,3 +288,24 @@ fn call_timeout_interrupts_python() {
     assert_eq!(calls[2]["texts"], json!(["Error executing tool spin_async: the call timed out after 1 s"]));
     assert_eq!(calls[3]["texts"], json!(["true"]), "the coroutine was cancelled");
 }
+
+#[test]
+fn failing_hooks_and_modules_are_logged_not_fatal() {
+    let dir = common::project(&[
+        (
+            "python/hooks.py",
+            "from mxcp.runtime import on_init, on_shutdown\n\n@on_init\ndef broken():\n    raise ValueError('no setup today')\n\n\
+             @on_shutdown\ndef broken_too():\n    raise KeyError('gone')\n\ndef ping() -> str:\n    return 'pong'\n",
+        ),
+        ("python/other.py", "import no_such_module_mxcp\n"),
+        (
+            "tools/ping.yml",
+            "mxcp: 1\ntool:\n  name: ping\n  description: d\n  language: python\n  return: {type: string}\n  source: {file: ../python/hooks.py}\n",
+        ),
+    ]);
+    let (code, out, err) = common::run(common::mxcp(dir.path()).args(["run", "tool", "ping"]));
+    assert_eq!((code, out.trim()), (0, "pong"), "{err}");
+    assert!(err.contains("init hook broken failed: ValueError: no setup today"), "{err}");
+    assert!(err.contains("shutdown hook broken_too failed: KeyError: 'gone'"), "{err}");
+    assert!(err.contains("cannot import python/other.py: ModuleNotFoundError"), "{err}");
+}
