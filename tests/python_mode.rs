@@ -48,6 +48,17 @@ fn multiprocessing_spawn_works() {
 }
 
 #[test]
+fn mxcp_runtime_imports_in_python_mode() {
+    // a multiprocessing worker or a script importing project code that uses mxcp.runtime
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = python(
+        dir.path(),
+        "from mxcp.runtime import db\ntry:\n    db.execute('SELECT 1')\nexcept RuntimeError as e:\n    print(e)",
+    );
+    assert_eq!((code, out.trim()), (0, "mxcp.runtime is only available inside an mxcp project"), "{err}");
+}
+
+#[test]
 fn argv0_python_is_python_mode() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("python3");

@@ -47,6 +47,8 @@ fn layout(extra_paths: Vec<PathBuf>) -> Result<interp::Layout, String> {
 /// Python mode: behave as `python3 ARGS...` (`args[0]` is the program name). `extra_paths`
 /// go on `sys.path` after the standard library (a project's dependencies).
 pub fn python_main(args: &[OsString], extra_paths: Vec<PathBuf>) -> i32 {
+    // project modules imported here (multiprocessing workers, scripts) may import mxcp.runtime
+    register_native_module();
     match layout(extra_paths) {
         Ok(l) => interp::run_main(&l, args),
         Err(e) => {
@@ -58,17 +60,22 @@ pub fn python_main(args: &[OsString], extra_paths: Vec<PathBuf>) -> i32 {
 
 static INTERPRETER: OnceLock<Result<(), String>> = OnceLock::new();
 
+/// Makes `_mxcp_native` (the Rust half of `mxcp.runtime`) a built-in module. Before start-up.
+fn register_native_module() {
+    // SAFETY: called before the interpreter starts, with a static name and init function
+    unsafe {
+        pyo3::ffi::PyImport_AppendInittab(
+            native::_mxcp_native::__PYO3_NAME.as_ptr(),
+            Some(native::_mxcp_native::__pyo3_init),
+        );
+    }
+}
+
 /// Starts the interpreter once per process (embedded mode).
 pub fn interpreter() -> Result<(), String> {
     INTERPRETER
         .get_or_init(|| {
-            // SAFETY: before the interpreter starts, registering our built-in module
-            unsafe {
-                pyo3::ffi::PyImport_AppendInittab(
-                    native::_mxcp_native::__PYO3_NAME.as_ptr(),
-                    Some(native::_mxcp_native::__pyo3_init),
-                );
-            }
+            register_native_module();
             let l = layout(Vec::new())?;
             let argv0 = crate::this_executable().unwrap_or_else(|_| PathBuf::from("mxcp"));
             interp::start_embedded(&l, &argv0)
