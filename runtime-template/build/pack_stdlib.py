@@ -111,6 +111,15 @@ def main(out, mxcp_py_dir, patchelf=None):
     tar = Tar()
     add_python_tree(tar, stdlib, "lib/python3.11")
     add_python_tree(tar, mxcp_py_dir, "lib/mxcp", exclude_dirs={"__pycache__"})
+    # where the vendored OpenSSL looks for CA certificates by default (its build's OPENSSLDIR),
+    # so that start-up can tell without loading OpenSSL whether it must point elsewhere
+    import ssl
+
+    paths = ssl.get_default_verify_paths()
+    info = (f'"""Facts about the build machine, written by pack_stdlib.py."""\n'
+            f"OPENSSL_CAFILE = {paths.openssl_cafile!r}\nOPENSSL_CAPATH = {paths.openssl_capath!r}\n")
+    tar.add("lib/mxcp/mxcp/_build.py", info.encode())
+    tar.add("lib/mxcp/mxcp/__pycache__/_build.cpython-311.pyc", pyc_bytes(info.encode(), "lib/mxcp/mxcp/_build.py"))
     vendored = {}
     with tempfile.TemporaryDirectory() as tmp:
         for f in sorted(os.listdir(dynload)):

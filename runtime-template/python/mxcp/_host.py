@@ -3,18 +3,14 @@ plugins and hooks, and checking endpoint signatures without running module code.
 
 Called from Rust (src/python/); not an API for endpoint code.
 """
-import ast
-import asyncio
+# Only cheap modules at the top: this runs at every start of a Python project. asyncio (with
+# ssl and logging, ~50 ms), ast, inspect and the rest are imported where they are needed.
 import contextvars
-import hashlib
 import importlib
 import importlib.util
-import inspect
 import os
-import site
 import sys
 import threading
-import traceback
 
 import _mxcp_native as _native
 
@@ -46,6 +42,8 @@ def setup(root, python_dir, plugin_dir, site_dirs):
             sys.path.insert(0, d)
     for d in site_dirs:
         if os.path.isdir(d):
+            import site
+
             site.addsitedir(d)
 
 
@@ -63,10 +61,10 @@ _CA_FILES = (
 def _find_ca_certificates():
     if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
         return
-    import _ssl  # not `ssl`: this runs at every start and must stay cheap
+    from mxcp import _build
 
-    _, cafile, _, capath = _ssl.get_default_verify_paths()
-    if os.path.exists(cafile) or (os.path.isdir(capath) and os.listdir(capath)):
+    # where the embedded OpenSSL looks by itself (recorded when the standard library was packed)
+    if os.path.exists(_build.OPENSSL_CAFILE) or os.path.isdir(_build.OPENSSL_CAPATH):
         return
     for f in _CA_FILES:
         if os.path.exists(f):
@@ -93,6 +91,10 @@ def load_all():
 def load_plugins(defs):
     """`defs`: [(name, module, config dict)]. Instantiates each `module.MXCPPlugin` and returns
     its UDFs as (sql name, method, parameter type names, return type name)."""
+    if not defs:
+        return []
+    import inspect
+
     from mxcp.plugins import MXCPBasePlugin
 
     udfs = []
@@ -174,7 +176,7 @@ def run_hooks(kind):
     for func in list(hooks[kind]):
         try:
             result = func()
-            if inspect.isawaitable(result):
+            if _is_awaitable(result):
                 _run_async(result, None)
         except BaseException as e:  # noqa: BLE001 - hooks are not fatal
             _warn(f"{kind} hook {getattr(func, '__qualname__', func)} failed: {type(e).__name__}: {e}")
@@ -209,6 +211,8 @@ def module_for(path):
         mod = importlib.import_module(name)
     else:
         stem = os.path.splitext(os.path.basename(path))[0]
+        import hashlib
+
         name = f"_mxcp_endpoint_{stem}_{hashlib.sha256(path.encode()).hexdigest()[:8]}"
         spec = importlib.util.spec_from_file_location(name, path)
         mod = importlib.util.module_from_spec(spec)
@@ -227,16 +231,26 @@ def call(path, func_name, kwargs, ctx, shown_path):
     func = getattr(mod, func_name, None)
     if func is None or not callable(func):
         raise LookupError(f"Function '{func_name}' not found in {shown_path}")
-    if inspect.iscoroutinefunction(func):
+    if _is_coroutine_function(func):
         return _run_async(func(**kwargs), ctx)
     token = _call.set(ctx)
     try:
         result = func(**kwargs)
     finally:
         _call.reset(token)
-    if inspect.isawaitable(result):
+    if _is_awaitable(result):
         return _run_async(result, ctx)
     return result
+
+
+def _is_coroutine_function(func):
+    # the code flag, as inspect.iscoroutinefunction reads it, without importing inspect
+    code = getattr(getattr(func, "__func__", func), "__code__", None)
+    return code is not None and bool(code.co_flags & 0x80)  # CO_COROUTINE
+
+
+def _is_awaitable(value):
+    return hasattr(type(value), "__await__") and not isinstance(value, type)
 
 
 def call_udf(method, args):
@@ -248,6 +262,8 @@ def _event_loop():
     global _loop
     with _loop_lock:
         if _loop is None:
+            import asyncio
+
             loop = asyncio.new_event_loop()
             ready = threading.Event()
 
@@ -268,6 +284,7 @@ async def _in_context(ctx, awaitable):
 
 
 def _run_async(awaitable, ctx):
+    import asyncio
     import concurrent.futures
 
     fut = asyncio.run_coroutine_threadsafe(_in_context(ctx, awaitable), _event_loop())
@@ -301,6 +318,7 @@ def progress(value, total, message):
 
 async def request(method, params):
     """A request to the MCP client of the running call (sampling, elicitation)."""
+    import asyncio
     import json
 
     ctx = _call.get()
@@ -357,6 +375,8 @@ def plain(obj):
 
 
 def format_exception(e):
+    import traceback
+
     return "".join(traceback.format_exception(e))
 
 
@@ -377,6 +397,8 @@ _NEUTRAL = {"Any", "object", "Optional", "Union"}
 def check(path, func_name, params, shown_path):
     """Findings for an endpoint function: [(where, line, col, message)], where is "python" (at
     line/col of the source) or "yaml:<param name or ''>" (at the YAML declaration)."""
+    import ast
+
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -431,6 +453,8 @@ def check(path, func_name, params, shown_path):
 def _annotation_names(node):
     """The outer type names an annotation mentions (`Optional[int]` -> {"Optional", "int"};
     `int | None` -> {"int"}); an empty set means "cannot tell" (no finding)."""
+    import ast
+
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         try:
             node = ast.parse(node.value, mode="eval").body

@@ -1,6 +1,4 @@
 """DuckDB function plugins: subclass `MXCPBasePlugin`, decorate methods with `@udf`."""
-import inspect
-
 from mxcp import _host
 
 
@@ -15,6 +13,8 @@ class MXCPBasePlugin:
         self.config = dict(config or {})
 
     def udfs(self):
+        import inspect
+
         return [m for _, m in inspect.getmembers(self, inspect.ismethod) if getattr(m, "_mxcp_udf", False)]
 
     def shutdown(self):
