@@ -146,6 +146,7 @@ pub struct Runtime {
     pub project: Arc<Project>,
     db: Arc<DbSlot>,
     python: OnceLock<Result<Arc<crate::python::Engine>, String>>,
+    shut_down: std::sync::atomic::AtomicBool,
     sources: Mutex<HashMap<std::path::PathBuf, Arc<str>>>,
     builtins: Vec<Endpoint>,
     excluded: std::collections::HashSet<std::path::PathBuf>,
@@ -167,6 +168,7 @@ impl Runtime {
             project: Arc::new(project),
             db,
             python: OnceLock::new(),
+            shut_down: Default::default(),
             sources: Mutex::default(),
             builtins,
             excluded: Default::default(),
@@ -241,8 +243,11 @@ impl Runtime {
         Ok(out)
     }
 
-    /// Runs the Python `@on_shutdown` hooks, if Python was started.
+    /// Runs the Python `@on_shutdown` hooks, if Python was started (once; also on drop).
     pub fn shutdown(&self) {
+        if self.shut_down.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         if let Some(Ok(engine)) = self.python.get() {
             engine.shutdown();
         }
@@ -512,6 +517,12 @@ impl Runtime {
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
         Ok(Json::Array(out))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
