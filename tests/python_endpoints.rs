@@ -309,3 +309,25 @@ fn failing_hooks_and_modules_are_logged_not_fatal() {
     assert!(err.contains("shutdown hook broken_too failed: KeyError: 'gone'"), "{err}");
     assert!(err.contains("cannot import python/other.py: ModuleNotFoundError"), "{err}");
 }
+
+#[test]
+fn python_resource_calls_the_function_of_its_name() {
+    let dir = common::project(&[
+        ("python/res.py", "def item_detail(id: int) -> dict:\n    return {'id': id, 'twice': id * 2}\n"),
+        (
+            "resources/item.yml",
+            "mxcp: 1\nresource:\n  uri: 'items://{id}'\n  name: item_detail\n  description: d\n  language: python\n  \
+             parameters:\n    - {name: id, type: integer, description: x}\n  return: {type: object}\n  source: {file: ../python/res.py}\n",
+        ),
+    ]);
+    let (code, out, err) = common::run(common::mxcp(dir.path()).args([
+        "run",
+        "resource",
+        "items://{id}",
+        "--param",
+        "id=21",
+        "--json-output",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Json>(&out).unwrap()["result"], json!({"id": 21, "twice": 42}));
+}

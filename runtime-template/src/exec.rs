@@ -321,7 +321,7 @@ impl Runtime {
                 continue; // reported by the static checks
             }
             let shown = resolved.strip_prefix(&self.project.root).unwrap_or(resolved).to_path_buf();
-            match crate::python::check_function(resolved, &e.name, &shown.to_string_lossy(), &e.parameters) {
+            match crate::python::check_function(resolved, python_function(e), &shown.to_string_lossy(), &e.parameters) {
                 Ok(found) => {
                     if !found.is_empty() && !findings.sources.contains_key(&shown) {
                         // the renderer quotes the Python line like a YAML one
@@ -433,7 +433,9 @@ impl Runtime {
             user: opts.user_context.as_ref().map(|_| user_context(opts)),
             cancel: opts.cancel.clone(),
         };
-        self.python()?.call(resolved, &e.name, &shown, &e.parameters, args, ctx).map_err(ExecError::Execution)
+        self.python()?
+            .call(resolved, python_function(e), &shown, &e.parameters, args, ctx)
+            .map_err(ExecError::Execution)
     }
 
     /// Runs SQL on the profile's database with `$name` parameters typed by `params`.
@@ -517,6 +519,15 @@ impl Runtime {
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
         Ok(Json::Array(out))
+    }
+}
+
+/// The function a Python endpoint calls: named like the tool; for a resource, like its
+/// `name` (its URI cannot be a Python name).
+fn python_function(e: &Endpoint) -> &str {
+    match (e.kind, &e.title) {
+        (EndpointKind::Resource, Some(name)) => name,
+        _ => &e.name,
     }
 }
 
