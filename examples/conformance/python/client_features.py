@@ -79,3 +79,8 @@ async def test_elicitation_sep1330_enums() -> str:
         },
     })
     return f"Elicitation completed: action={result['action']}, content={result.get('content')}"
+
+
+def static_binary():
+    """The resource test://static-binary: binary contents as a blob."""
+    return content.resource("test://static-binary", blob=PNG, mime_type="image/png")

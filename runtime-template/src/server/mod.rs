@@ -618,6 +618,20 @@ impl ServerHandler for Handler {
         let mime = self.state.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
         match self.state.call(EndpointKind::Resource, &template, args, None).await {
             Ok(result) => {
+                // a Python resource may return content.resource(...) items (binary contents)
+                if let Some(items) = schema::content_items(&result) {
+                    let contents: Result<Vec<ResourceContents>, String> = items
+                        .into_iter()
+                        .map(|item| match (item.get("type").and_then(Json::as_str), item.get("resource")) {
+                            (Some("resource"), Some(r)) => serde_json::from_value(r.clone()).map_err(|e| e.to_string()),
+                            _ => Err("a resource returns content.resource(...) items only".into()),
+                        })
+                        .collect();
+                    return match contents {
+                        Ok(c) => Ok(ReadResourceResult::new(c).into()),
+                        Err(e) => Err(McpError::internal_error(format!("Error reading resource {uri}: {e}"), None)),
+                    };
+                }
                 let (text, default_mime) = match &result {
                     Json::String(s) => (s.clone(), "text/plain"),
                     other => (serde_json::to_string_pretty(other).expect("serializable"), "application/json"),
