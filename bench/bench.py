@@ -206,7 +206,19 @@ def measure(name, exe, args, work):
     pyproject = os.path.join(work, name + "-py")
     shutil.copytree(os.path.join(HERE, "pyproject"), pyproject)
     r["py_median"], r["py_p99"], _ = calls(serve, pyproject, env, n, CALL_PY)
+    r["py_run"] = run_ms(cmd + ["run", "tool", "py_hello", "--param", "name=World"], pyproject, env, args.runs)
     return r
+
+
+def run_ms(cmd, cwd, env, runs):
+    """Wall time of a whole `mxcp run` (process start, project load, Python start, the call)."""
+    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        out.append((time.perf_counter() - t) * 1000)
+    return statistics.median(out)
 
 
 def starts_ms(exe, cwd, env, runs, fresh_cache):
@@ -279,6 +291,7 @@ def main():
         ("validate", "validate", "ms", False, "< 100 ms"),
         ("Python tool call median", "py_median", "ms", False, "< 1 ms"),
         ("Python tool call p99", "py_p99", "ms", False, ""),
+        ("`mxcp run` of the Python tool", "py_run", "ms", False, ""),
     ]
     print(f"{'metric':28} {'mxcp':>14} {'reference':>14} {'ratio':>8}   bar")
     for label, key, unit, higher_better, bar in rows:

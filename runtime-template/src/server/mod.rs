@@ -450,6 +450,35 @@ impl CallEvents for ChannelEvents {
     }
 }
 
+/// Sends a call's notifications (and requests) to its client until the call drops its sender;
+/// whether it reported progress of its own.
+async fn forward_events(
+    handler: Handler,
+    peer: rmcp::service::Peer<RoleServer>,
+    token: Option<rmcp::model::ProgressToken>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) -> bool {
+    let mut reported = false;
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            Event::Log(level, message) => handler.log(&peer, level, message).await,
+            Event::Request(method, params, reply) => {
+                let _ = reply.send(client_request(&peer, method, params).await);
+            }
+            Event::Progress(value, total, message) => {
+                if let Some(token) = &token {
+                    let mut p = ProgressNotificationParam::new(token.clone(), value);
+                    p.total = total;
+                    p.message = message;
+                    let _ = peer.notify_progress(p).await;
+                    reported = true;
+                }
+            }
+        }
+    }
+    reported
+}
+
 /// A request to the client on behalf of a running call; its result as JSON.
 async fn client_request(peer: &rmcp::service::Peer<RoleServer>, method: String, params: Json) -> Result<Json, String> {
     use rmcp::model::{CustomRequest, ServerRequest};
@@ -514,36 +543,22 @@ impl ServerHandler for Handler {
         if let Some(token) = &progress {
             let _ = ctx.peer.notify_progress(ProgressNotificationParam::new(token.clone(), 0.0).with_total(1.0)).await;
         }
-        // notifications raised by Python code during the call go out before the result
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-        let forward = {
-            let (handler, peer, token) = (self.clone(), ctx.peer.clone(), progress.clone());
-            tokio::spawn(async move {
-                let mut reported = false;
-                while let Some(ev) = rx.recv().await {
-                    match ev {
-                        Event::Log(level, message) => handler.log(&peer, level, message).await,
-                        Event::Request(method, params, reply) => {
-                            let _ = reply.send(client_request(&peer, method, params).await);
-                        }
-                        Event::Progress(value, total, message) => {
-                            if let Some(token) = &token {
-                                let mut p = ProgressNotificationParam::new(token.clone(), value);
-                                p.total = total;
-                                p.message = message;
-                                let _ = peer.notify_progress(p).await;
-                                reported = true;
-                            }
-                        }
-                    }
-                }
-                reported
-            })
+        // notifications raised by Python code during the call go out before the result (SQL
+        // endpoints raise none: they skip the forwarding task)
+        let python = endpoint.language == crate::endpoint::Language::Python;
+        let (events, forward) = if python {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+            let events: Arc<dyn CallEvents> = Arc::new(ChannelEvents(tx));
+            (Some(events), Some(tokio::spawn(forward_events(self.clone(), ctx.peer.clone(), progress.clone(), rx))))
+        } else {
+            (None, None)
         };
-        let events: Arc<dyn CallEvents> = Arc::new(ChannelEvents(tx));
-        let outcome = self.state.call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default(), Some(events)).await;
+        let outcome = self.state.call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default(), events).await;
         // the sender goes with the call; a call that timed out may still hold it
-        let reported = tokio::time::timeout(Duration::from_millis(200), forward).await.ok().and_then(Result::ok);
+        let reported = match forward {
+            Some(f) => tokio::time::timeout(Duration::from_millis(200), f).await.ok().and_then(Result::ok),
+            None => None,
+        };
         if let Some(token) = &progress {
             if reported != Some(true) {
                 let _ =
