@@ -2,6 +2,8 @@
 //! reads them is `mxcp_runtime::payload`): dependency vendoring with the embedded pip,
 //! deterministic packing, and the executable writer.
 
+#![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
+
 pub mod build;
 pub mod elf;
 pub mod pack;

@@ -56,6 +56,9 @@ pub struct CallOptions {
     pub events: Option<Arc<dyn CallEvents>>,
 }
 
+/// Set-up run on each newly opened database (plugin functions).
+pub type OnOpen = Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>;
+
 /// The profile's database, shared by the executor and project Python; reopened on demand
 /// after `reload_duckdb` closed it.
 pub struct DbSlot {
@@ -64,7 +67,7 @@ pub struct DbSlot {
     /// Held for writing while a reload swaps the database: new queries wait.
     reloading: RwLock<()>,
     /// Run on every (re)opened database: registers plugin functions.
-    on_open: Mutex<Vec<Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>>>,
+    on_open: Mutex<Vec<OnOpen>>,
 }
 
 impl DbSlot {
@@ -90,7 +93,7 @@ impl DbSlot {
     }
 
     /// Runs `hook` on the open database (if any) and on every database opened later.
-    pub fn add_on_open(&self, hook: Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>) -> Result<(), String> {
+    pub fn add_on_open(&self, hook: OnOpen) -> Result<(), String> {
         let current = self.slot.lock().expect("db lock").clone();
         self.on_open.lock().expect("hook lock").push(hook.clone());
         match current {

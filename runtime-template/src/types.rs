@@ -368,57 +368,6 @@ pub fn py_repr(v: &Json) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn ty(t: DataType) -> TypeDef {
-        TypeDef::new(t)
-    }
-
-    #[test]
-    fn converts_cli_strings() {
-        assert_eq!(coerce(&ty(DataType::Integer), &json!("5")).unwrap(), json!(5));
-        assert!(coerce(&ty(DataType::Integer), &json!("5.7")).is_err());
-        assert_eq!(coerce(&ty(DataType::Number), &json!("2.5")).unwrap(), json!(2.5));
-        assert_eq!(coerce(&ty(DataType::Boolean), &json!("TRUE")).unwrap(), json!(true));
-        assert!(coerce(&ty(DataType::Boolean), &json!("maybe")).is_err());
-        let mut arr = ty(DataType::Array);
-        arr.items = Some(Box::new(ty(DataType::String)));
-        assert_eq!(coerce(&arr, &json!("[1,2]")).unwrap(), json!(["1", "2"]));
-    }
-
-    #[test]
-    fn checks_constraints_with_reference_messages() {
-        let mut t = ty(DataType::Integer);
-        t.minimum = Some(1.0);
-        assert_eq!(coerce(&t, &json!(0)).unwrap_err(), "Value must be >= 1.0");
-        let mut s = ty(DataType::String);
-        s.min_length = Some(3);
-        assert_eq!(coerce(&s, &json!("ab")).unwrap_err(), "String must be at least 3 characters long");
-        let mut e = ty(DataType::Integer);
-        e.enum_values = Some(vec![json!(5), json!(6)]);
-        assert_eq!(coerce(&e, &json!("5")).unwrap(), json!(5));
-        assert_eq!(coerce(&e, &json!(7)).unwrap_err(), "Must be one of: [5, 6]");
-        let mut o = ty(DataType::Object);
-        o.required = Some(vec!["a".into(), "b".into()]);
-        assert_eq!(coerce(&o, &json!({"a": 1})).unwrap_err(), "Missing required properties: b");
-    }
-
-    #[test]
-    fn formats() {
-        let mut d = ty(DataType::String);
-        d.format = Some(Format::Date);
-        assert!(coerce(&d, &json!("2024-01-15")).is_ok());
-        assert!(coerce(&d, &json!("2024-13-15")).is_err());
-        d.format = Some(Format::DateTime);
-        assert!(coerce(&d, &json!("2024-01-15T10:00:00Z")).is_ok());
-        d.format = Some(Format::Email);
-        assert!(coerce(&d, &json!("nope")).is_err());
-    }
-}
-
 /// Output validation (§7.3): the shaped result against the declared return type. Error
 /// messages name Python types as the reference does (`Expected integer, got str`).
 pub fn validate_output(def: &TypeDef, value: &Json) -> Result<(), String> {
@@ -524,5 +473,56 @@ pub fn py_type(v: &Json) -> &'static str {
         Json::String(_) => "str",
         Json::Array(_) => "list",
         Json::Object(_) => "dict",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ty(t: DataType) -> TypeDef {
+        TypeDef::new(t)
+    }
+
+    #[test]
+    fn converts_cli_strings() {
+        assert_eq!(coerce(&ty(DataType::Integer), &json!("5")).unwrap(), json!(5));
+        assert!(coerce(&ty(DataType::Integer), &json!("5.7")).is_err());
+        assert_eq!(coerce(&ty(DataType::Number), &json!("2.5")).unwrap(), json!(2.5));
+        assert_eq!(coerce(&ty(DataType::Boolean), &json!("TRUE")).unwrap(), json!(true));
+        assert!(coerce(&ty(DataType::Boolean), &json!("maybe")).is_err());
+        let mut arr = ty(DataType::Array);
+        arr.items = Some(Box::new(ty(DataType::String)));
+        assert_eq!(coerce(&arr, &json!("[1,2]")).unwrap(), json!(["1", "2"]));
+    }
+
+    #[test]
+    fn checks_constraints_with_reference_messages() {
+        let mut t = ty(DataType::Integer);
+        t.minimum = Some(1.0);
+        assert_eq!(coerce(&t, &json!(0)).unwrap_err(), "Value must be >= 1.0");
+        let mut s = ty(DataType::String);
+        s.min_length = Some(3);
+        assert_eq!(coerce(&s, &json!("ab")).unwrap_err(), "String must be at least 3 characters long");
+        let mut e = ty(DataType::Integer);
+        e.enum_values = Some(vec![json!(5), json!(6)]);
+        assert_eq!(coerce(&e, &json!("5")).unwrap(), json!(5));
+        assert_eq!(coerce(&e, &json!(7)).unwrap_err(), "Must be one of: [5, 6]");
+        let mut o = ty(DataType::Object);
+        o.required = Some(vec!["a".into(), "b".into()]);
+        assert_eq!(coerce(&o, &json!({"a": 1})).unwrap_err(), "Missing required properties: b");
+    }
+
+    #[test]
+    fn formats() {
+        let mut d = ty(DataType::String);
+        d.format = Some(Format::Date);
+        assert!(coerce(&d, &json!("2024-01-15")).is_ok());
+        assert!(coerce(&d, &json!("2024-13-15")).is_err());
+        d.format = Some(Format::DateTime);
+        assert!(coerce(&d, &json!("2024-01-15T10:00:00Z")).is_ok());
+        d.format = Some(Format::Email);
+        assert!(coerce(&d, &json!("nope")).is_err());
     }
 }

@@ -134,10 +134,11 @@ fn async_stdin() -> Reader {
 fn async_writer(file: std::fs::File) -> Writer {
     use std::os::fd::AsRawFd;
     match kind(file.as_raw_fd()) {
-        Some(libc::S_IFIFO) => match file.try_clone().map(tokio::net::unix::pipe::Sender::from_file) {
-            Ok(Ok(w)) => return Box::new(w),
-            _ => {}
-        },
+        Some(libc::S_IFIFO) => {
+            if let Ok(Ok(w)) = file.try_clone().map(tokio::net::unix::pipe::Sender::from_file) {
+                return Box::new(w);
+            }
+        }
         Some(libc::S_IFSOCK) => {
             let s = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(file));
             return match s.set_nonblocking(true).and_then(|_| tokio::net::UnixStream::from_std(s)) {
