@@ -31,11 +31,6 @@ pub fn stdlib_home(cache_root: &Path) -> Result<PathBuf, crate::cache::CacheErro
     crate::cache::ensure_extracted(cache_root, "python", STDLIB_SHA256, || Ok(STDLIB))
 }
 
-/// The compressed standard library (written out by `materialize`).
-pub fn stdlib_archive() -> &'static [u8] {
-    STDLIB
-}
-
 fn layout(extra_paths: Vec<PathBuf>) -> Result<interp::Layout, String> {
     let root = crate::cache::root().map_err(|e| e.to_string())?;
     let home = stdlib_home(&root).map_err(|e| e.to_string())?;
