@@ -103,16 +103,25 @@ fn noexec_cache_is_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("noexec");
     std::fs::create_dir(&mnt).unwrap();
+    // a fresh cache on a noexec mount, and one filled elsewhere and then mounted noexec
+    let filled = dir.path().join("filled");
+    let (code, _, err) = common::run(
+        Command::new(env!("CARGO_BIN_EXE_mxcp")).args(["python", "-c", "1"]).env("MXCP_CACHE_DIR", &filled),
+    );
+    assert_eq!(code, 0, "{err}");
     let script = format!(
-        "mount -t tmpfs -o noexec tmpfs {m} && MXCP_CACHE_DIR={m}/cache {exe} python -c 'print(1)'",
+        "mount -t tmpfs -o noexec tmpfs {m} && MXCP_CACHE_DIR={m}/cache {exe} python -c 'print(1)'; \
+         mount --bind {f} {f} && mount -o remount,bind,noexec {f} && MXCP_CACHE_DIR={f} {exe} python -c 'print(1)'",
         m = mnt.display(),
+        f = filled.display(),
         exe = env!("CARGO_BIN_EXE_mxcp")
     );
     let out =
         Command::new("unshare").args(["--mount", "--propagation", "private", "sh", "-c", &script]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("mounted noexec") && err.contains("MXCP_CACHE_DIR"), "{err}");
+    assert_eq!(err.matches("mounted noexec").count(), 2, "both refused, naming MXCP_CACHE_DIR: {err}");
+    assert!(String::from_utf8_lossy(&out.stdout).trim().is_empty(), "no Python ran");
 }
 
 /// Runs `args` through tests/sandbox/no-python.sh with an empty HOME and a minimal PATH.

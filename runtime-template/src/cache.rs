@@ -115,7 +115,7 @@ pub fn python_link(root: &Path, exe: &Path, name: &str) -> Option<PathBuf> {
 
 /// Refuses a cache on a `noexec` mount: extension modules would fail to map and Python would
 /// silently fall back to slow pure-Python modules, or fail later.
-fn check_exec(dir: &Path) -> Result<(), CacheError> {
+pub fn check_exec(dir: &Path) -> Result<(), CacheError> {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return Ok(()) };
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };

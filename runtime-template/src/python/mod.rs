@@ -26,9 +26,13 @@ static STDLIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stdlib.tar.zst"
 pub const STDLIB_SHA256: &str = env!("MXCP_STDLIB_SHA256");
 pub const PYTHON_VERSION: &str = "3.11";
 
-/// The standard library's directory in the cache, extracted on first use.
+/// The standard library's directory in the cache, extracted on first use. A cache on a
+/// noexec mount is refused here at every start, not only at extraction: its extension modules
+/// could not load and Python would silently fall back to pure-Python modules.
 pub fn stdlib_home(cache_root: &Path) -> Result<PathBuf, crate::cache::CacheError> {
-    crate::cache::ensure_extracted(cache_root, "python", STDLIB_SHA256, || Ok(STDLIB))
+    let home = crate::cache::ensure_extracted(cache_root, "python", STDLIB_SHA256, || Ok(STDLIB))?;
+    crate::cache::check_exec(&home)?;
+    Ok(home)
 }
 
 fn layout(extra_paths: Vec<PathBuf>) -> Result<interp::Layout, String> {
