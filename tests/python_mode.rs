@@ -184,3 +184,32 @@ fn deps_install_names_a_package_without_a_wheel_and_keeps_the_old_packages() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".mxcp")).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no staging directories left");
 }
+
+#[test]
+fn active_virtual_env_of_python_3_11_is_importable() {
+    let dir = common::project(&[
+        ("python/uses_six.py", "import six\n\ndef six_version() -> str:\n    return six.__version__\n"),
+        (
+            "tools/six_version.yml",
+            "mxcp: 1\ntool:\n  name: six_version\n  description: d\n  language: python\n  return: {type: string}\n  source: {file: ../python/uses_six.py}\n",
+        ),
+    ]);
+    // a virtual environment made by the machine's CPython 3.11, as a developer would have one
+    let venv = dir.path().join("venv");
+    let host_python = std::env::var("MXCP_BUILD_PYTHON").unwrap_or_else(|_| "python3.11".into());
+    assert!(Command::new(&host_python).args(["-m", "venv"]).arg(&venv).status().unwrap().success());
+    let wheels = common::test_wheels();
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "--no-index", "--find-links"])
+        .arg(&wheels)
+        .arg("six==1.16.0")
+        .status()
+        .unwrap();
+    assert!(pip.success());
+    let (code, out, err) =
+        common::run(common::mxcp(dir.path()).args(["run", "tool", "six_version"]).env("VIRTUAL_ENV", &venv));
+    assert_eq!((code, out.trim()), (0, "1.16.0"), "{err}");
+    let (code, _, err) =
+        common::run(common::mxcp(dir.path()).args(["run", "tool", "six_version"]).env_remove("VIRTUAL_ENV"));
+    assert_eq!(code, 1, "without the environment six is not there: {err}");
+}
