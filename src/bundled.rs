@@ -65,12 +65,15 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
         ServerCommand::Run(a) => commands::run::run(a),
         ServerCommand::Test(a) => commands::test::run(a),
         ServerCommand::Python(a) => {
-            let mut py = vec![OsString::from("python3")];
-            py.extend(a.args);
-            Ok(commands::python::main_with(py, mxcp_runtime::exec::dependency_dirs(&app.join(PROJECT_DIR))))
+            Ok(commands::python::main_with(commands::python::argv(a.args), payload_dependencies(&app)))
         }
         ServerCommand::Inspect | ServerCommand::Materialize { .. } => unreachable!("handled above"),
     }
+}
+
+/// site-packages of the dependencies packed with the project.
+pub fn payload_dependencies(app: &Path) -> Vec<PathBuf> {
+    mxcp_runtime::exec::dependency_dirs(&app.join(PROJECT_DIR))
 }
 
 /// `MXCP_DATA_DIR`, else `$XDG_DATA_HOME/mxcp/<project>`, else `~/.local/share/mxcp/<project>`,

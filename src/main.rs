@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             let extra = mxcp_runtime::cache::root()
                 .ok()
                 .and_then(|root| p.extract(&root).ok())
-                .map(|app| mxcp_runtime::exec::dependency_dirs(&app.join(mxcp_runtime::payload::PROJECT_DIR)))
+                .map(|app| bundled::payload_dependencies(&app))
                 .unwrap_or_default();
             return commands::python::main_with(args, extra);
         }
@@ -53,10 +53,9 @@ fn main() -> ExitCode {
     if let Some(p) = payload {
         return bundled::main(p, args);
     }
+    // before clap: python's own options (-c, -m, -X ...) must not be parsed as mxcp's
     if args.get(1).is_some_and(|a| a == "python") {
-        let mut py_args = vec![std::ffi::OsString::from("python3")];
-        py_args.extend(args[2..].iter().cloned());
-        return commands::python::main(py_args);
+        return commands::python::main(commands::python::argv(args[2..].to_vec()));
     }
     let cli = cli::Cli::parse();
     if let Some(dir) = &cli.project_dir

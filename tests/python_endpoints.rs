@@ -93,6 +93,7 @@ fn reload_duckdb_runs_payload_and_hooks_again() {
     assert_eq!(v["result"], json!({"ran": ["payload"], "events": ["init", "init"], "notes": 0}));
     assert!(err.contains("reloading the database: example reload"), "{err}");
     assert_eq!(err.matches("shutdown hook ran").count(), 2, "once for the reload, once at exit: {err}");
+    assert_eq!(err.matches("text plugin shut down").count(), 1, "plugins outlive a reload: {err}");
 }
 
 #[test]

@@ -26,6 +26,9 @@ fn python_mode_runs_code_modules_and_subprocesses() {
          capture_output=True, text=True); print(r.returncode, r.stdout.split())",
     );
     assert_eq!((code, out.trim()), (0, "0 ['{', '\"a\":', '1', '}']"), "{err}");
+    // after mxcp's global options too
+    let (code, out, err) = common::run(common::mxcp(dir.path()).args(["-C", ".", "python", "-c", "print('after -C')"]));
+    assert_eq!((code, out.trim()), (0, "after -C"), "{err}");
     // exit status and stderr behave like python3
     let (code, _, err) = python(dir.path(), "raise SystemExit(3)");
     assert_eq!(code, 3, "{err}");

@@ -32,7 +32,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Deps(args) => deps::run(args),
         Command::Build(args) => build::run(args),
-        Command::Python(_) => unreachable!("python mode is dispatched before argument parsing"),
+        // reached with global options first (`mxcp -C DIR python ...`)
+        Command::Python(args) => Ok(python::main(python::argv(args.args))),
     }
 }
 
@@ -172,9 +173,10 @@ fn bundled_database(p: &mut Project, b: &BundledProject) -> std::result::Result<
         let dir = target.parent().unwrap_or(std::path::Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let tmp = dir.join(format!(".copy-{}", std::process::id()));
-        std::fs::copy(&packed, &tmp)
-            .and_then(|_| std::fs::rename(&tmp, &target))
-            .map_err(|e| format!("cannot copy the packed database to {}: {e}", target.display()))?;
+        if let Err(e) = std::fs::copy(&packed, &tmp).and_then(|_| std::fs::rename(&tmp, &target)) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("cannot copy the packed database to {}: {e}", target.display()));
+        }
     }
     Ok(())
 }

@@ -4,6 +4,11 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+/// `python3 ARGS...`: the argv of Python mode for `mxcp python ARGS...`.
+pub fn argv(args: Vec<OsString>) -> Vec<OsString> {
+    std::iter::once(OsString::from("python3")).chain(args).collect()
+}
+
 pub fn main(args: Vec<OsString>) -> ExitCode {
     let extra = std::env::current_dir()
         .ok()

@@ -134,7 +134,8 @@ pub mod _mxcp_native {
         if !description.is_empty() {
             log_line("info", &format!("reloading the database: {description}"));
         }
-        host.call_method0("shutdown")?;
+        // hooks only: the plugins stay, their functions are registered again on the new database
+        host.call_method1("run_hooks", ("shutdown",))?;
         // waiting for running queries happens without the GIL: one of them may be calling a
         // plugin function, which needs it
         let r = py.detach(|| {

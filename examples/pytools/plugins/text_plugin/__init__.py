@@ -20,3 +20,6 @@ class MXCPPlugin(MXCPBasePlugin):
     @udf
     def length(self, data: bytes) -> int:
         return len(data)
+
+    def shutdown(self):
+        print("text plugin shut down")
