@@ -208,16 +208,16 @@ impl Runtime {
                     plugins: self.plugin_defs()?,
                 };
                 let services = Arc::new(PyServices { project: self.project.clone(), db: self.db.clone() });
-                let engine = Arc::new(crate::python::Engine::load(&project, services)?);
-                let udfs = Arc::new(engine.take_udfs());
+                let (engine, udfs) = crate::python::Engine::load(&project, services)?;
+                let engine = Arc::new(engine);
+                let udfs: Vec<Arc<crate::python::Udf>> = udfs.into_iter().map(Arc::new).collect();
                 if !udfs.is_empty() {
                     let engine = engine.clone();
                     self.db.add_on_open(Arc::new(move |db: &Database| {
-                        for i in 0..udfs.len() {
-                            let (e, us) = (engine.clone(), udfs.clone());
-                            let u = &udfs[i];
+                        for u in &udfs {
+                            let (e, u2) = (engine.clone(), u.clone());
                             db.register_scalar(&u.name, &u.arg_types, &u.return_type, move |args| {
-                                e.call_udf(&us[i], args)
+                                e.call_udf(&u2, args)
                             })?;
                         }
                         Ok(())

@@ -116,8 +116,9 @@ def load_plugins(defs):
                 arg_types.append(_type_name(hints[p.name]))
             if "return" not in hints:
                 raise TypeError(f"plugin '{name}': @udf {method.__name__} needs a return type hint")
-            udfs.append((f"{method.__name__}_{name}", _udf_adapter(method, arg_types, _type_name(hints["return"])),
-                         arg_types, _type_name(hints["return"])))
+            return_type = _type_name(hints["return"])
+            udfs.append((f"{method.__name__}_{name}", _udf_adapter(method, arg_types, return_type), arg_types,
+                         return_type))
     return udfs
 
 
@@ -231,8 +232,7 @@ def call(path, func_name, kwargs, ctx, shown_path):
     func = getattr(mod, func_name, None)
     if func is None or not callable(func):
         raise LookupError(f"Function '{func_name}' not found in {shown_path}")
-    if _is_coroutine_function(func):
-        return _run_async(func(**kwargs), ctx)
+    # an async function returns its coroutine here; it runs on the event loop below
     token = _call.set(ctx)
     try:
         result = func(**kwargs)
@@ -243,18 +243,8 @@ def call(path, func_name, kwargs, ctx, shown_path):
     return result
 
 
-def _is_coroutine_function(func):
-    # the code flag, as inspect.iscoroutinefunction reads it, without importing inspect
-    code = getattr(getattr(func, "__func__", func), "__code__", None)
-    return code is not None and bool(code.co_flags & 0x80)  # CO_COROUTINE
-
-
 def _is_awaitable(value):
     return hasattr(type(value), "__await__") and not isinstance(value, type)
-
-
-def call_udf(method, args):
-    return method(*args)
 
 
 def _event_loop():
@@ -349,8 +339,6 @@ def plain(obj):
             return obj.astype(object).where(obj.notna(), None).tolist()
         if t.__name__ in ("NaTType", "NAType"):
             return None
-        if hasattr(obj, "isoformat"):
-            return obj.isoformat()
     if mod == "numpy":
         return obj.tolist()
     if hasattr(obj, "isoformat"):
@@ -373,11 +361,6 @@ def plain(obj):
         return list(obj)
     return str(obj)
 
-
-def format_exception(e):
-    import traceback
-
-    return "".join(traceback.format_exception(e))
 
 
 # ---- checks (validate): the source is parsed, never run --------------------------------------

@@ -10,7 +10,7 @@ mod native;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -87,7 +87,6 @@ pub fn interpreter() -> Result<(), String> {
 pub struct Engine {
     host: Py<PyModule>,
     plain: Py<PyAny>,
-    udfs: Mutex<Vec<Udf>>,
 }
 
 /// A plugin method that is registered as a DuckDB scalar function.
@@ -172,9 +171,9 @@ fn error_text(py: Python<'_>, e: &PyErr) -> String {
 }
 
 impl Engine {
-    /// Starts the interpreter (if needed) and loads the project's Python. Hooks that fail
-    /// are logged; a plugin that cannot be created is an error.
-    pub fn load(project: &ProjectPython, services: Arc<dyn Services>) -> Result<Engine, String> {
+    /// Starts the interpreter (if needed) and loads the project's Python; returns it with the
+    /// plugins' functions to register. A plugin that cannot be created is an error.
+    pub fn load(project: &ProjectPython, services: Arc<dyn Services>) -> Result<(Engine, Vec<Udf>), String> {
         interpreter()?;
         native::set_services(services);
         Python::attach(|py| {
@@ -199,7 +198,7 @@ impl Engine {
             }
             host.call_method0("load_all").map_err(|e| error_text(py, &e))?;
             let plain = host.getattr("plain").map_err(|e| e.to_string())?.unbind();
-            Ok(Engine { host: host.unbind(), plain, udfs: Mutex::new(udfs) })
+            Ok((Engine { host: host.unbind(), plain }, udfs))
         })
     }
 
@@ -219,10 +218,6 @@ impl Engine {
                 eprintln!("warning: shutdown hooks: {}", error_text(py, &e));
             }
         });
-    }
-
-    pub fn take_udfs(&self) -> Vec<Udf> {
-        std::mem::take(&mut *self.udfs.lock().expect("udf lock"))
     }
 
     /// Calls `func` of the module at `path` with `args` (already converted and validated by
@@ -277,11 +272,8 @@ impl Engine {
         keep_thread_state();
         Python::attach(|py| {
             let run = || -> PyResult<Json> {
-                let list = PyList::empty(py);
-                for a in args {
-                    list.append(convert::to_py(py, a)?)?;
-                }
-                let r = self.host.bind(py).call_method1("call_udf", (udf.method.bind(py), list))?;
+                let values = args.iter().map(|a| convert::to_py(py, a)).collect::<PyResult<Vec<_>>>()?;
+                let r = udf.method.bind(py).call1(PyTuple::new(py, values)?)?;
                 convert::from_py(&r, self.plain.bind(py), 0)
             };
             run().map_err(|e| error_text(py, &e))
