@@ -332,3 +332,36 @@ fn python_resource_calls_the_function_of_its_name() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(serde_json::from_str::<Json>(&out).unwrap()["result"], json!({"id": 21, "twice": 42}));
 }
+
+#[test]
+fn temporal_arguments_arrive_as_python_values() {
+    let dir = common::project(&[
+        (
+            "python/when.py",
+            "def when(day, at, epoch) -> list:\n    return [type(day).__name__, type(at).__name__, epoch.isoformat()]\n",
+        ),
+        (
+            "tools/when.yml",
+            "mxcp: 1\ntool:\n  name: when\n  description: d\n  language: python\n  parameters:\n    \
+             - {name: day, type: string, format: date, description: x}\n    \
+             - {name: at, type: string, format: date-time, description: x}\n    \
+             - {name: epoch, type: string, format: timestamp, description: seconds since 1970}\n  \
+             return: {type: array}\n  source: {file: ../python/when.py}\n",
+        ),
+    ]);
+    let (code, out, err) = common::run(common::mxcp(dir.path()).args([
+        "run",
+        "tool",
+        "when",
+        "--param",
+        "day=2024-02-29",
+        "--param",
+        "at=2024-02-29T10:00:00Z",
+        "--param",
+        "epoch=86400",
+        "--json-output",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["result"], json!(["date", "datetime", "1970-01-02T00:00:00+00:00"]));
+}

@@ -1,6 +1,7 @@
 //! Values between JSON (what mxcp's executor speaks) and Python objects.
 
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value as Json};
 
@@ -47,24 +48,34 @@ fn number_to_py<'py>(py: Python<'py>, n: &Number) -> PyResult<Bound<'py, PyAny>>
     Ok(PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any())
 }
 
+/// The `datetime` module (imported once: conversions run per value).
+fn datetime(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    MODULE.get_or_try_init(py, || py.import("datetime").map(Bound::unbind)).map(|m| m.bind(py))
+}
+
+/// `datetime.<class>.fromisoformat(text)` (3.11 reads `Z` and offsets).
+fn from_iso<'py>(py: Python<'py>, class: &str, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    datetime(py)?.getattr(class)?.call_method1("fromisoformat", (text,))
+}
+
 /// An endpoint argument as Python, by its declared type: `format: date` strings become
 /// `datetime.date`, `date-time` → `datetime`, `time` → `time`, `number` → `float`.
 pub fn arg_to_py<'py>(py: Python<'py>, v: &Json, def: &TypeDef) -> PyResult<Bound<'py, PyAny>> {
     match (def.ty, v) {
         (DataType::String, Json::String(s)) => {
-            let ctor = match def.format {
-                Some(Format::Date) => Some(("date", s.as_str())),
-                Some(Format::DateTime | Format::Timestamp) => Some(("datetime", s.as_str())),
-                Some(Format::Time) => Some(("time", s.as_str())),
-                _ => None,
-            };
-            match ctor {
-                Some((class, text)) => {
-                    let dt = py.import("datetime")?;
-                    let text = if class == "datetime" { text.replacen('Z', "+00:00", 1) } else { text.to_string() };
-                    dt.getattr(class)?.call_method1("fromisoformat", (text,))
+            match def.format {
+                Some(Format::Date) => from_iso(py, "date", s),
+                Some(Format::DateTime) => from_iso(py, "datetime", s),
+                Some(Format::Time) => from_iso(py, "time", s),
+                // seconds since the epoch (the type system checked it is a number)
+                Some(Format::Timestamp) => {
+                    let secs: f64 = s.trim().parse().unwrap_or(f64::NAN);
+                    let dt = datetime(py)?;
+                    dt.getattr("datetime")?
+                        .call_method1("fromtimestamp", (secs, dt.getattr("timezone")?.getattr("utc")?))
                 }
-                None => to_py(py, v),
+                _ => to_py(py, v),
             }
         }
         (DataType::Number, Json::Number(n)) => Ok(PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()),
@@ -99,15 +110,12 @@ pub fn sql_to_py<'py>(py: Python<'py>, v: &Json, ty: &SqlType) -> PyResult<Bound
     if v.is_null() {
         return Ok(py.None().into_bound(py));
     }
-    let from_iso = |class: &str, s: &str| -> PyResult<Bound<'py, PyAny>> {
-        py.import("datetime")?.getattr(class)?.call_method1("fromisoformat", (s.replacen('Z', "+00:00", 1),))
-    };
     match (ty, v) {
-        (SqlType::Date, Json::String(s)) => from_iso("date", s).or_else(|_| to_py(py, v)),
+        (SqlType::Date, Json::String(s)) => from_iso(py, "date", s).or_else(|_| to_py(py, v)),
         (SqlType::Timestamp | SqlType::TimestampTz, Json::String(s)) => {
-            from_iso("datetime", s).or_else(|_| to_py(py, v))
+            from_iso(py, "datetime", s).or_else(|_| to_py(py, v))
         }
-        (SqlType::Time | SqlType::TimeTz, Json::String(s)) => from_iso("time", s).or_else(|_| to_py(py, v)),
+        (SqlType::Time | SqlType::TimeTz, Json::String(s)) => from_iso(py, "time", s).or_else(|_| to_py(py, v)),
         (SqlType::Decimal(..), Json::Number(n)) => py.import("decimal")?.getattr("Decimal")?.call1((n.to_string(),)),
         (SqlType::Uuid, Json::String(s)) => py.import("uuid")?.getattr("UUID")?.call1((s.as_str(),)),
         (SqlType::List(inner) | SqlType::Array(inner, _), Json::Array(items)) => {
