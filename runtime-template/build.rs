@@ -1,7 +1,7 @@
 //! Packs the build machine's CPython 3.11 standard library (plus mxcp's own Python package)
 //! into a zstd blob that the runtime embeds and extracts once per machine.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use sha2::Digest;
@@ -16,8 +16,8 @@ fn main() {
     let packer = manifest.join("build/pack_stdlib.py");
     let py_dir = manifest.join("python");
     println!("cargo:rerun-if-changed={}", packer.display());
+    // a directory: cargo watches every file under it
     println!("cargo:rerun-if-changed={}", py_dir.display());
-    rerun_for_tree(&py_dir);
     println!("cargo:rerun-if-env-changed=MXCP_BUILD_PYTHON");
     println!("cargo:rerun-if-env-changed=MXCP_PATCHELF");
     println!("cargo:rerun-if-env-changed=MXCP_STDLIB_ZSTD_LEVEL");
@@ -43,15 +43,4 @@ fn main() {
     std::fs::write(out.join("stdlib.tar.zst"), &blob).unwrap();
     println!("cargo:rustc-env=MXCP_STDLIB_SHA256={hex}");
     println!("cargo:rustc-env=MXCP_STDLIB_RAW_SIZE={}", raw.len());
-}
-
-fn rerun_for_tree(dir: &Path) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            rerun_for_tree(&p);
-        } else {
-            println!("cargo:rerun-if-changed={}", p.display());
-        }
-    }
 }

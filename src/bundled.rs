@@ -22,6 +22,12 @@ pub fn main(payload: Payload, args: Vec<OsString>) -> ExitCode {
     }
 }
 
+/// The manifest read from the payload itself (it is the archive's first member).
+fn packed_manifest(payload: &Payload) -> anyhow::Result<serde_json::Value> {
+    let bytes = payload.read_member(MANIFEST).map_err(anyhow::Error::msg)?;
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
+}
+
 fn manifest(app: &Path) -> serde_json::Value {
     std::fs::read(app.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
 }
@@ -34,8 +40,7 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let name = args[0].clone();
     let name = Path::new(&name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if matches!(args[1].to_str(), Some("--version" | "-V")) {
-        let app = payload.extract(&cache).map_err(anyhow::Error::msg)?;
-        let m = manifest(&app);
+        let m = packed_manifest(payload)?;
         println!(
             "{} (mxcp {}, payload sha256 {})",
             m["project"].as_str().unwrap_or("?"),
@@ -109,11 +114,7 @@ fn materialize(payload: &Payload, dir: &Path) -> anyhow::Result<ExitCode> {
 
 fn inspect(payload: &Payload) -> anyhow::Result<ExitCode> {
     let files = payload.list().map_err(anyhow::Error::msg)?;
-    let manifest: serde_json::Value = payload
-        .read_member(MANIFEST)
-        .map_err(anyhow::Error::msg)?
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let manifest = packed_manifest(payload)?;
     let deps: Vec<&str> =
         manifest["dependencies"].as_array().map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default();
     let e = &manifest["endpoints"];

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mxcp_runtime::endpoint::{EndpointKind, SourceBody};
+use mxcp_runtime::endpoint::EndpointKind;
 use mxcp_runtime::project::Project;
 use serde_json::json;
 
@@ -167,14 +167,22 @@ fn project_files(project: &Project, include_data: bool, output: &Path) -> Vec<(P
     let mut out: Vec<(PathBuf, PathBuf)> =
         vec![(PathBuf::from(mxcp_runtime::project::SITE_FILE), root.join(mxcp_runtime::project::SITE_FILE))];
     let p = &project.site.paths;
+    // hidden files, bytecode caches and databases stay behind
+    let keep = |name: &str| {
+        !(name.starts_with('.') || name == "__pycache__" || name.contains(".duckdb") || name.ends_with(".pyc"))
+    };
     for dir in [&p.tools, &p.resources, &p.prompts, &p.sql, &p.python, &p.plugins] {
-        collect(root, &root.join(dir), &mut out);
-    }
-    for (_, e) in project.endpoints() {
-        if let Some(SourceBody::File { resolved, .. }) = e.source.as_ref().map(|s| &s.body) {
-            if let Ok(rel) = resolved.strip_prefix(root) {
-                out.push((rel.to_path_buf(), resolved.clone()));
+        let dir = root.join(dir);
+        if dir.is_dir() {
+            for (rel, abs) in crate::pack::files_under_where(&dir, &keep).unwrap_or_default() {
+                out.push((abs.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| rel.into()), abs));
             }
+        }
+    }
+    // endpoint sources outside those directories
+    for (f, _) in project.endpoints() {
+        if let Some(rel) = project.source_rel(f).filter(|r| r.is_relative()) {
+            out.push((rel.clone(), root.join(rel)));
         }
     }
     if include_data {
@@ -190,23 +198,4 @@ fn project_files(project: &Project, include_data: bool, output: &Path) -> Vec<(P
     out.sort();
     out.dedup();
     out
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        // hidden files, bytecode caches and databases stay behind
-        if name.starts_with('.') || name == "__pycache__" || name.contains(".duckdb") || name.ends_with(".pyc") {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            collect(root, &path, out);
-        } else if path.is_file() {
-            if let Ok(rel) = path.strip_prefix(root) {
-                out.push((rel.to_path_buf(), path.clone()));
-            }
-        }
-    }
 }

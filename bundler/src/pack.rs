@@ -6,19 +6,27 @@ use std::path::{Path, PathBuf};
 
 /// Every regular file under `dir` as (path relative to `dir`, absolute path), sorted.
 pub fn files_under(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    files_under_where(dir, &|_| true)
+}
+
+/// [`files_under`], leaving out entries (files or whole directories) whose name `keep` refuses.
+pub fn files_under_where(dir: &Path, keep: &dyn Fn(&str) -> bool) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
-    walk(dir, dir, &mut out)?;
+    walk(dir, dir, keep, &mut out)?;
     out.sort();
     Ok(out)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+fn walk(root: &Path, dir: &Path, keep: &dyn Fn(&str) -> bool, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
+        if !keep(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
         let path = entry.path();
         let meta = std::fs::metadata(&path)?; // follows symlinks: their targets are packed
         if meta.is_dir() {
-            walk(root, &path, out)?;
+            walk(root, &path, keep, out)?;
         } else if meta.is_file() {
             let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
             out.push((rel, path));

@@ -22,11 +22,8 @@ pub enum WriteError {
 pub fn write_executable(out: &Path, payload_bytes: &[u8]) -> Result<Trailer, WriteError> {
     let exe = mxcp_runtime::this_executable().map_err(|e| WriteError::Base("current_exe".into(), e.to_string()))?;
     let shown = exe.display().to_string();
-    let mut base = std::fs::read(&exe).map_err(|e| WriteError::Base(shown.clone(), e.to_string()))?;
-    // a base that is itself a server: keep only the executable part
-    if let Ok(Some(p)) = payload::find(&exe, false) {
-        base.truncate(p.offset as usize);
-    }
+    // (a built server has no build command: the base never carries a payload)
+    let mut base = std::fs::read(&exe).map_err(|e| WriteError::Base(shown, e.to_string()))?;
     mark_built(&mut base)?;
     let trailer = Trailer {
         len: payload_bytes.len() as u64,

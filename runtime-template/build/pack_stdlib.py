@@ -82,7 +82,7 @@ def add_python_tree(tar, root, prefix, exclude_dirs=EXCLUDED_DIRS):
                 try:
                     pyc = pyc_bytes(src, rel)
                 except SyntaxError:
-                    continue  # e.g. lib2to3 test data; shipped as source only
+                    continue  # source that is not valid Python 3.11 (test data): shipped without a pyc
                 stem = f[:-3]
                 tar.add(os.path.normpath(os.path.join(prefix, rel_dir, "__pycache__", f"{stem}.cpython-311.pyc")), pyc)
             elif f.endswith((".pyc", ".pyo", ".so", ".a", ".o")):
@@ -126,7 +126,8 @@ def main(out, mxcp_py_dir, patchelf=None):
             if not f.endswith(".so") or f.startswith(EXCLUDED_MODULES):
                 continue
             src = os.path.join(dynload, f)
-            vendored.update(needed_libs(src))
+            if patchelf:
+                vendored.update(needed_libs(src))
             dst = os.path.join(tmp, f)
             shutil.copyfile(src, dst)
             subprocess.run(["strip", "--strip-unneeded", dst], check=True)

@@ -310,6 +310,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Whether calling it runs code in `language` (prompts run none: they are templates).
+    pub fn runs(&self, language: Language) -> bool {
+        self.kind != EndpointKind::Prompt && self.language == language
+    }
+
     /// An empty definition (no parameters, no source), for endpoints built in code.
     pub fn new(kind: EndpointKind, name: impl Into<String>) -> Endpoint {
         Endpoint {

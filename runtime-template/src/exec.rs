@@ -150,6 +150,8 @@ pub struct Runtime {
     db: Arc<DbSlot>,
     python: OnceLock<Result<Arc<crate::python::Engine>, String>>,
     shut_down: std::sync::atomic::AtomicBool,
+    /// Python endpoints or plugins among the endpoints served (kept current by `exclude_files`).
+    needs_python: bool,
     sources: Mutex<HashMap<std::path::PathBuf, Arc<str>>>,
     builtins: Vec<Endpoint>,
     excluded: std::collections::HashSet<std::path::PathBuf>,
@@ -167,16 +169,19 @@ impl Runtime {
             secrets: p.user_config.secrets(),
             pool_size,
         }));
-        Runtime {
+        let mut rt = Runtime {
             project: Arc::new(project),
             db,
             python: OnceLock::new(),
             shut_down: Default::default(),
+            needs_python: false,
             sources: Mutex::default(),
             builtins,
             excluded: Default::default(),
             executable: Mutex::default(),
-        }
+        };
+        rt.compute_needs_python();
+        rt
     }
 
     /// Adds or removes the built-in SQL tools (`serve --sql-tools`).
@@ -191,8 +196,11 @@ impl Runtime {
 
     /// Whether the project runs Python: Python endpoints or plugins.
     pub fn needs_python(&self) -> bool {
-        !self.project.site.plugins.is_empty()
-            || self.endpoints().any(|e| e.kind != EndpointKind::Prompt && e.language == Language::Python)
+        self.needs_python
+    }
+
+    fn compute_needs_python(&mut self) {
+        self.needs_python = !self.project.site.plugins.is_empty() || self.endpoints().any(|e| e.runs(Language::Python));
     }
 
     /// The project's Python, loaded on first use: modules imported, plugins created and their
@@ -268,14 +276,14 @@ impl Runtime {
     /// Leaves out the endpoints of these files (`serve --ignore-errors`).
     pub fn exclude_files(&mut self, files: impl IntoIterator<Item = std::path::PathBuf>) {
         self.excluded.extend(files);
+        self.compute_needs_python();
     }
 
     /// All findings: the project's static ones plus the SQL checks against the database
     /// (statements are prepared, never run).
     pub fn check(&self) -> Findings {
         let mut findings = self.project.findings.clone();
-        let has_sql =
-            self.project.endpoints().any(|(_, e)| e.kind != EndpointKind::Prompt && e.language == Language::Sql);
+        let has_sql = self.project.endpoints().any(|(_, e)| e.runs(Language::Sql));
         if has_sql {
             match self.db() {
                 Ok(db) => crate::sql_checks::check_sql(&self.project, &db, &mut findings),
@@ -297,58 +305,42 @@ impl Runtime {
     /// Python endpoints: the function exists and its signature matches the declaration. The
     /// sources are parsed by the embedded interpreter's `ast`, never executed.
     fn check_python(&self, findings: &mut Findings) {
-        use crate::diagnostics::{Diagnostic, Severity};
-        let diag = |file: std::path::PathBuf, pos: Pos, yaml_path: &str, message: String| Diagnostic {
-            severity: Severity::Error,
-            file,
-            line: pos.line,
-            column: pos.col,
-            yaml_path: yaml_path.to_string(),
-            message,
-            help: None,
-        };
+        use crate::diagnostics::Reporter;
         for (file, e) in self.project.endpoints() {
-            if e.kind == EndpointKind::Prompt || e.language != Language::Python {
+            let Some(src) = e.source.as_ref().filter(|_| e.runs(Language::Python)) else { continue };
+            let mut yaml = Reporter { display: &file.rel, out: &mut findings.diagnostics };
+            let SourceBody::File { resolved, .. } = &src.body else {
+                let msg = "Python endpoints must specify source.file (inline code is not supported)";
+                yaml.error(src.body_pos, &src.path, msg);
                 continue;
-            }
-            let Some(src) = &e.source else { continue };
-            let resolved = match &src.body {
-                SourceBody::File { resolved, .. } => resolved,
-                SourceBody::Code { .. } => {
-                    let msg = "Python endpoints must specify source.file (inline code is not supported)".to_string();
-                    findings.diagnostics.push(diag(file.rel.clone(), src.body_pos, &src.path, msg));
-                    continue;
-                }
             };
             if !resolved.is_file() {
                 continue; // reported by the static checks
             }
-            let shown = resolved.strip_prefix(&self.project.root).unwrap_or(resolved).to_path_buf();
+            let shown = self.project.source_rel(file).expect("a file source");
             match crate::python::check_function(resolved, python_function(e), &shown.to_string_lossy(), &e.parameters) {
                 Ok(found) => {
-                    if !found.is_empty() && !findings.sources.contains_key(&shown) {
-                        // the renderer quotes the Python line like a YAML one
-                        if let Ok(text) = std::fs::read_to_string(resolved) {
-                            findings.sources.insert(shown.clone(), text.into());
+                    for f in &found {
+                        match &f.yaml_param {
+                            None => continue,
+                            Some(name) => match e.parameters.iter().find(|p| &p.name == name) {
+                                Some(p) => yaml.error(p.pos, &p.path, &f.message),
+                                None => yaml.error(src.body_pos, &src.path, &f.message),
+                            },
                         }
                     }
-                    for f in found {
-                        let d = match &f.yaml_param {
-                            None => {
-                                diag(shown.clone(), Pos { line: f.line as u32, col: f.column as u32 }, "", f.message)
-                            }
-                            Some(name) => match e.parameters.iter().find(|p| &p.name == name) {
-                                Some(p) => diag(file.rel.clone(), p.pos, &p.path, f.message),
-                                None => diag(file.rel.clone(), src.body_pos, &src.path, f.message),
-                            },
-                        };
-                        findings.diagnostics.push(d);
+                    let mut py = Reporter { display: &shown, out: &mut findings.diagnostics };
+                    for f in found.iter().filter(|f| f.yaml_param.is_none()) {
+                        py.error(Pos { line: f.line as u32, col: f.column as u32 }, "", &f.message);
+                    }
+                    if found.iter().any(|f| f.yaml_param.is_none()) && !findings.sources.contains_key(&shown) {
+                        // the renderer quotes the Python line like a YAML one
+                        if let Ok(text) = std::fs::read_to_string(resolved) {
+                            findings.sources.insert(shown, text.into());
+                        }
                     }
                 }
-                Err(err) => {
-                    let msg = format!("Python endpoints were not checked: {err}");
-                    findings.diagnostics.push(diag(file.rel.clone(), src.pos, &src.path, msg));
-                }
+                Err(err) => yaml.error(src.pos, &src.path, format!("Python endpoints were not checked: {err}")),
             }
         }
     }

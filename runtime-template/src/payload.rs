@@ -135,7 +135,7 @@ impl Payload {
     }
 
     /// Checks the payload against the trailer's sha256.
-    pub fn verify(&self) -> Result<(), PayloadError> {
+    fn verify(&self) -> Result<(), PayloadError> {
         let io = |source| PayloadError::Io { path: self.exe.clone(), source };
         let mut r = self.reader().map_err(io)?;
         let mut h = sha2::Sha256::new();
@@ -157,13 +157,11 @@ impl Payload {
 
     /// The extracted payload in the cache: verified and extracted on first use.
     pub fn extract(&self, cache_root: &Path) -> Result<PathBuf, String> {
-        let hex = self.trailer.sha256_hex();
-        let target = cache_root.join(crate::cache::entry_name("app", &hex));
-        if target.is_dir() {
-            return Ok(target);
-        }
-        self.verify().map_err(|e| e.to_string())?;
-        crate::cache::ensure_extracted(cache_root, "app", &hex, || self.reader()).map_err(|e| e.to_string())
+        crate::cache::ensure_extracted(cache_root, "app", &self.trailer.sha256_hex(), || {
+            self.verify().map_err(std::io::Error::other)?;
+            self.reader()
+        })
+        .map_err(|e| e.to_string())
     }
 
     /// Paths inside the payload (without extracting it).

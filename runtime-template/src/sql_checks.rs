@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::db::{Database, SqlType, typed_sql};
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::endpoint::{DataType, Endpoint, EndpointKind, Language, SourceBody, TypeDef};
+use crate::endpoint::{DataType, Endpoint, Language, SourceBody, TypeDef};
 use crate::project::{Findings, Project};
 use crate::yaml::Pos;
 
@@ -15,7 +15,7 @@ use crate::yaml::Pos;
 /// `findings.sources` for rendering.
 pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
     for (file, e) in project.endpoints() {
-        if e.kind == EndpointKind::Prompt || e.language != Language::Sql {
+        if !e.runs(Language::Sql) {
             continue;
         }
         let Some(src) = &e.source else { continue };

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use mxcp_bundler::build::{BuildOptions, build};
-use mxcp_runtime::diagnostics;
 use mxcp_runtime::exec::Runtime;
 
 use crate::cli::BuildArgs;
@@ -21,9 +20,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
     let runtime = Runtime::new(project, 1);
     let findings = runtime.check();
     if findings.errors() > 0 {
-        let mut diags = findings.diagnostics.clone();
-        diagnostics::sort(&mut diags);
-        eprint!("{}", findings.render_some(&diags));
+        eprint!("{}", findings.render());
         eprintln!("error: the project has {} error(s); nothing was built", findings.errors());
         return Ok(ExitCode::FAILURE);
     }

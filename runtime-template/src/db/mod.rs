@@ -165,10 +165,6 @@ impl Database {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `sql`, binding each `$name` the statement uses from `args` (missing ones bind
     /// NULL). `types` gives declared parameter types, so dates bind as DATE and so on.
     pub fn query<'t>(
@@ -230,9 +226,8 @@ impl Database {
         }
     }
 
-    /// Runs statements that return nothing (set-up scripts, `mxcp query` of DDL).
     /// Makes `name(args...)` callable from SQL on every connection, computed by `func` row by
-    /// row (plugin functions). Types: VARCHAR, BIGINT, DOUBLE, BOOLEAN.
+    /// row (plugin functions). Types: VARCHAR, BIGINT, DOUBLE, BOOLEAN, DATE, TIME, TIMESTAMP, BLOB.
     pub fn register_scalar(
         &self,
         name: &str,
@@ -245,6 +240,7 @@ impl Database {
             .map_err(|e| format!("cannot register function {name}: {e}"))
     }
 
+    /// Runs statements that return nothing (set-up scripts, `mxcp query` of DDL).
     pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         let conn = self.pool.take();
         let r = conn.0.execute_batch(sql).map_err(DbError::from);

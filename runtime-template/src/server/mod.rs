@@ -568,12 +568,11 @@ impl ServerHandler for Handler {
         match outcome {
             Ok(result) => {
                 if let Some(items) = schema::content_items(&result) {
-                    let blocks: Result<Vec<ContentBlock>, _> = items.into_iter().map(serde_json::from_value).collect();
-                    return Ok(match blocks {
+                    return Ok(match schema::content_blocks(items) {
                         Ok(blocks) => CallToolResult::success(blocks),
-                        Err(e) => CallToolResult::error(vec![ContentBlock::text(format!(
-                            "Error executing tool {name}: invalid content item: {e}"
-                        ))]),
+                        Err(e) => {
+                            CallToolResult::error(vec![ContentBlock::text(format!("Error executing tool {name}: {e}"))])
+                        }
                     }
                     .into());
                 }
@@ -635,17 +634,9 @@ impl ServerHandler for Handler {
             Ok(result) => {
                 // a Python resource may return content.resource(...) items (binary contents)
                 if let Some(items) = schema::content_items(&result) {
-                    let contents: Result<Vec<ResourceContents>, String> = items
-                        .into_iter()
-                        .map(|item| match (item.get("type").and_then(Json::as_str), item.get("resource")) {
-                            (Some("resource"), Some(r)) => serde_json::from_value(r.clone()).map_err(|e| e.to_string()),
-                            _ => Err("a resource returns content.resource(...) items only".into()),
-                        })
-                        .collect();
-                    return match contents {
-                        Ok(c) => Ok(ReadResourceResult::new(c).into()),
-                        Err(e) => Err(McpError::internal_error(format!("Error reading resource {uri}: {e}"), None)),
-                    };
+                    return schema::resource_contents(items)
+                        .map(|c| ReadResourceResult::new(c).into())
+                        .map_err(|e| McpError::internal_error(format!("Error reading resource {uri}: {e}"), None));
                 }
                 let (text, default_mime) = match &result {
                     Json::String(s) => (s.clone(), "text/plain"),
@@ -707,19 +698,17 @@ impl ServerHandler for Handler {
         Ok(CompleteResult::default())
     }
 
-    #[allow(deprecated)] // logging/setLevel exists up to protocol 2025-11-25
+    // logging/setLevel exists up to protocol 2025-11-25 (deprecated after: module-wide allow)
     async fn set_level(&self, req: SetLevelRequestParams, _: RequestContext<RoleServer>) -> Result<(), McpError> {
         *self.level.lock().expect("level lock") = Some(req.level);
         Ok(())
     }
 
-    #[allow(deprecated)]
     async fn subscribe(&self, _: SubscribeRequestParams, _: RequestContext<RoleServer>) -> Result<(), McpError> {
         // resources never change while the server runs: nothing will be notified
         Ok(())
     }
 
-    #[allow(deprecated)]
     async fn unsubscribe(&self, _: UnsubscribeRequestParams, _: RequestContext<RoleServer>) -> Result<(), McpError> {
         Ok(())
     }

@@ -164,7 +164,6 @@ pub fn type_schema(def: &TypeDef, output: bool) -> Map<String, Json> {
     s
 }
 
-/// A tool result as MCP content (§11.3): the text items and the structured content.
 /// MCP content items a Python tool returned through `mxcp.runtime.content` (one, or a list of
 /// them), in the protocol's own shape; `None` for ordinary results.
 pub fn content_items(result: &Json) -> Option<Vec<Json>> {
@@ -176,6 +175,23 @@ pub fn content_items(result: &Json) -> Option<Vec<Json>> {
     }
 }
 
+/// `content_items` as a tool result's content blocks.
+pub fn content_blocks(items: Vec<Json>) -> Result<Vec<rmcp::model::ContentBlock>, String> {
+    items.into_iter().map(|i| serde_json::from_value(i).map_err(|e| format!("invalid content item: {e}"))).collect()
+}
+
+/// `content_items` as a resource's contents: `content.resource(...)` items only.
+pub fn resource_contents(items: Vec<Json>) -> Result<Vec<rmcp::model::ResourceContents>, String> {
+    items
+        .into_iter()
+        .map(|item| match (item.get("type").and_then(Json::as_str), item.get("resource")) {
+            (Some("resource"), Some(r)) => serde_json::from_value(r.clone()).map_err(|e| e.to_string()),
+            _ => Err("a resource returns content.resource(...) items only".into()),
+        })
+        .collect()
+}
+
+/// A tool result as MCP content (§11.3): the text items and the structured content.
 pub fn tool_content(result: &Json, ret: Option<&TypeDef>) -> (Vec<String>, Option<Json>) {
     let text = |v: &Json| match v {
         Json::String(s) => s.clone(),

@@ -110,7 +110,6 @@ fn kind(fd: std::os::fd::RawFd) -> Option<libc::mode_t> {
 /// non-blocking on the loop itself; anything else through tokio's stdin, which hops to a
 /// blocking thread for every read (measurably slower per message).
 fn async_stdin() -> Reader {
-    use std::os::fd::FromRawFd;
     // SAFETY: a duplicate of fd 0, owned by what wraps it
     let dup = || unsafe { std::fs::File::from_raw_fd(libc::dup(0)) };
     match kind(0) {
