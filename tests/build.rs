@@ -76,6 +76,9 @@ fn sql_server_where_no_python_exists_and_home_is_empty() {
 #[test]
 fn python_server_with_dependencies_where_no_python_exists() {
     let (tmp, exe) = build_pydeps();
+    let (code, out, _) = common::run(Command::new(&exe).arg("inspect"));
+    assert_eq!(code, 0);
+    assert!(out.contains("dependencies: MarkupSafe 3.0.2, six 1.16.0"), "{out}");
     let home = tmp.path().join("empty-home");
     std::fs::create_dir(&home).unwrap();
     let report = mcp(&no_python(&exe, &home), &[], &["--call", "stdlib_tour", r#"{"text": "<b>"}"#], 1);
@@ -196,6 +199,7 @@ fn built_server_commands() {
     assert_eq!(serde_json::from_str::<Json>(&out).unwrap()["result"]["name"], "apple");
     let (code, out, err) = server(&["test"]);
     assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("tests: 5 passed, 0 failed, 0 errors"), "the packed tests ran: {out}");
     let (code, out, _) = server(&["list"]);
     assert_eq!(code, 0);
     assert!(out.contains("count_items"));
@@ -204,6 +208,28 @@ fn built_server_commands() {
         assert_eq!(code, 2, "{authoring}: {err}");
         assert!(err.contains("unrecognized subcommand"), "{err}");
     }
+}
+
+#[test]
+fn user_configuration_is_read_at_run_time_never_packed() {
+    let (tmp, exe) = build("pytools", &[]);
+    let bytes = std::fs::read(&exe).unwrap();
+    let has = |needle: &[u8]| memchr::memmem::find(&bytes, needle).is_some();
+    assert!(!has(b"not-a-real-token") && !has(b"rotation: \"2\""), "no user configuration or secret in the executable");
+    let (code, out, _) = common::run(Command::new(&exe).arg("inspect"));
+    assert_eq!(code, 0);
+    assert!(!out.contains("config.yml"), "{out}");
+    // the server reads it where it runs
+    let config = tmp.path().join("project/config.yml");
+    let (code, out, err) = common::run(
+        Command::new(&exe)
+            .args(["run", "tool", "whoami", "--json-output"])
+            .env("MXCP_CONFIG", &config)
+            .env("MXCP_CACHE_DIR", common::shared_cache())
+            .env("MXCP_DATA_DIR", tmp.path().join("data")),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(serde_json::from_str::<Json>(&out).unwrap()["result"]["user"], "alice");
 }
 
 #[test]

@@ -12,9 +12,7 @@ use common::{HttpServer, http_post};
 use serde_json::{Value as Json, json};
 
 fn inventory() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    common::copy_dir(&common::repo_root().join("examples/inventory"), dir.path());
-    dir
+    common::example("inventory")
 }
 
 const INIT: &str = r#"{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;

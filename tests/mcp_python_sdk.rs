@@ -11,9 +11,7 @@ use common::HttpServer;
 use serde_json::{Value as Json, json};
 
 fn inventory() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    common::copy_dir(&common::repo_root().join("examples/inventory"), dir.path());
-    dir
+    common::example("inventory")
 }
 
 fn sdk_check(target: &[&str], mode: &str) -> Json {
@@ -37,6 +35,8 @@ fn assert_inventory(o: &Json, mode: &str) {
     assert_eq!(o["tools"], json!(["count_items", "get_item", "list_items"]), "{mode}");
     assert_eq!(o["count_items_input"]["properties"]["category"]["enum"], json!(["fruit", "veg", "dairy"]));
     assert_eq!(o["count_items_input"]["properties"]["category"]["description"], "Category to count");
+    assert_eq!(o["count_items_input"]["properties"]["category"]["examples"], json!(["fruit"]));
+    assert_eq!(o["get_item_output"]["properties"]["price"]["description"], "Unit price", "outputSchema: {o}");
     assert_eq!(o["get_item"]["structured"], json!({"id": 1, "name": "apple", "price": "****"}));
     assert_eq!(o["count_items"], json!({"texts": ["2"], "structured": {"result": 2}, "isError": false}));
     assert_eq!(o["list_items"]["texts"].as_array().unwrap().len(), 4);

@@ -10,9 +10,7 @@ use std::path::Path;
 use serde_json::{Value as Json, json};
 
 fn pytools() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    common::copy_dir(&common::repo_root().join("examples/pytools"), dir.path());
-    dir
+    common::example("pytools")
 }
 
 fn mxcp(dir: &Path) -> std::process::Command {
@@ -242,6 +240,7 @@ fn over_mcp_stdio_with_notifications() {
     assert_eq!(calls[4]["structured"]["types"], json!(["date", "Decimal"]));
     let logs = report["logs"].as_array().unwrap();
     assert!(logs.contains(&json!(["info", "counting down from 3"])), "{logs:?}");
+    assert!(!dir.path().join("python/__pycache__").exists(), "the server writes no bytecode");
 }
 
 #[test]
@@ -257,7 +256,11 @@ fn over_mcp_http() {
     let calls = report["calls"].as_array().unwrap();
     assert_eq!(calls[0]["structured"], json!({"done": true, "steps": 2}));
     assert_eq!(calls[0]["progress"].as_array().unwrap().len(), 3, "{report}");
-    assert_eq!(calls[1]["structured"]["events"], json!(["init"]));
+    let whoami = &calls[1]["structured"];
+    assert_eq!(
+        (&whoami["user"], &whoami["project"], &whoami["events"]),
+        (&json!("alice"), &json!("pytools"), &json!(["init"]))
+    );
     server.terminate();
     assert!(server.wait_exit(std::time::Duration::from_secs(10)));
 }

@@ -214,5 +214,19 @@ fn active_virtual_env_of_python_3_11_is_importable() {
     assert_eq!((code, out.trim()), (0, "1.16.0"), "{err}");
     let (code, _, err) =
         common::run(common::mxcp(dir.path()).args(["run", "tool", "six_version"]).env_remove("VIRTUAL_ENV"));
-    assert_eq!(code, 1, "without the environment six is not there: {err}");
+    assert_eq!(code, 1);
+    assert!(err.contains("No module named 'six'"), "without the environment six is not there: {err}");
+}
+
+#[test]
+fn a_project_without_python_never_starts_it() {
+    let dir = common::example("inventory");
+    let cache = dir.path().join("fresh-cache");
+    let (code, _, err) = common::run(
+        common::mxcp(dir.path())
+            .args(["run", "tool", "count_items", "--param", "category=veg"])
+            .env("MXCP_CACHE_DIR", &cache),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!cache.exists(), "no standard library extracted for a SQL-only project");
 }

@@ -83,6 +83,13 @@ pub fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(path, text).expect("write");
 }
 
+/// A scratch copy of `examples/<name>`.
+pub fn example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_dir(&repo_root().join("examples").join(name), dir.path());
+    dir
+}
+
 /// Copies a directory tree (examples into a scratch location, so tests never write into the repo).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
