@@ -29,9 +29,10 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
 
 pub struct BuildOptions {
     pub output: PathBuf,
+    /// `None`: the project's requirements.txt, if it has one.
     pub requirements: Option<PathBuf>,
-    pub find_links: Vec<PathBuf>,
-    pub no_index: bool,
+    /// Where pip looks (wheels only and unchecked-hash pycs are forced).
+    pub pip: PipOptions,
     pub include_data: bool,
     pub level: i32,
 }
@@ -74,19 +75,14 @@ pub fn build(
 
     // 2. dependencies, with the embedded pip (wheels only)
     let requirements = opts.requirements.clone().or_else(|| {
-        let r = project.root.join("requirements.txt");
+        let r = vendor::requirements_of(&project.root);
         r.is_file().then_some(r)
     });
     let mut dependencies = Vec::new();
     if let Some(req) = &requirements {
         let start = Instant::now();
         progress(&format!("installing the dependencies in {}", req.display()));
-        let pip = PipOptions {
-            find_links: opts.find_links.clone(),
-            no_index: opts.no_index,
-            only_binary: true,
-            unchecked_pyc: true,
-        };
+        let pip = PipOptions { only_binary: true, unchecked_pyc: true, ..opts.pip.clone() };
         let target = staged_project.join(mxcp_runtime::exec::DEPS_DIR);
         dependencies = vendor::install_requirements(req, &target, &pip)?;
         crate::elf::drop_glibc_stubs_under(&target).map_err(io("adjusting extension modules"))?;

@@ -31,6 +31,11 @@ pub struct PipOptions {
     pub unchecked_pyc: bool,
 }
 
+/// A project's requirements file.
+pub fn requirements_of(root: &Path) -> PathBuf {
+    root.join("requirements.txt")
+}
+
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VendorError {
     let context = context.into();
     move |source| VendorError::Io { context, source }

@@ -226,8 +226,8 @@ impl Project {
     /// The DuckDB file of the active profile (§4): `MXCP_DUCKDB_PATH`, the profile's
     /// `duckdb.path` (relative to the project root), else `data/db-<profile>.duckdb`.
     pub fn duckdb_path(&self) -> PathBuf {
-        if let Some(p) = std::env::var_os("MXCP_DUCKDB_PATH").filter(|p| !p.is_empty()) {
-            return PathBuf::from(p);
+        if let Some(p) = duckdb_path_from_env() {
+            return p;
         }
         let base = self.data_root.as_ref().unwrap_or(&self.root);
         match self.site.profiles.get(&self.profile).and_then(|p| p.duckdb_path.as_ref()) {
@@ -235,6 +235,11 @@ impl Project {
             None => base.join(&self.site.paths.data).join(format!("db-{}.duckdb", self.profile)),
         }
     }
+}
+
+/// `MXCP_DUCKDB_PATH`, which overrides every profile's database path.
+pub fn duckdb_path_from_env() -> Option<PathBuf> {
+    std::env::var_os("MXCP_DUCKDB_PATH").filter(|p| !p.is_empty()).map(PathBuf::from)
 }
 
 fn env_flag(name: &str) -> bool {

@@ -28,9 +28,8 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
     let output = args.output.unwrap_or_else(|| project.root.join("dist").join(&project.site.project));
     let opts = BuildOptions {
         output,
+        pip: super::pip_options(&args.pip, true),
         requirements: args.pip.requirements,
-        find_links: args.pip.find_links,
-        no_index: args.pip.no_index,
         include_data: args.include_data,
         level: args.compression_level,
     };

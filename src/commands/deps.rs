@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use mxcp_bundler::vendor::{self, PipOptions};
+use mxcp_bundler::vendor;
 use mxcp_runtime::exec::DEPS_DIR;
 
 use crate::cli::{DepsCommand, DepsInstallArgs};
@@ -20,17 +20,12 @@ fn install(args: DepsInstallArgs) -> Result<ExitCode> {
     let Some(root) = mxcp_runtime::project::find_root(&cwd) else {
         bail!("no mxcp-site.yml here or in a parent directory: run inside a project");
     };
-    let requirements = args.pip.requirements.unwrap_or_else(|| root.join("requirements.txt"));
+    let opts = super::pip_options(&args.pip, !args.allow_sdist);
+    let requirements = args.pip.requirements.unwrap_or_else(|| vendor::requirements_of(&root));
     if !requirements.is_file() {
         bail!("{} does not exist: list the project's Python dependencies there", requirements.display());
     }
     let target = root.join(DEPS_DIR);
-    let opts = PipOptions {
-        find_links: args.pip.find_links,
-        no_index: args.pip.no_index,
-        only_binary: !args.allow_sdist,
-        unchecked_pyc: false,
-    };
     let installed = vendor::install_requirements(&requirements, &target, &opts)
         .with_context(|| format!("installing {}", requirements.display()))?;
     eprintln!(

@@ -102,6 +102,16 @@ pub fn report_error(json: bool, message: &str, help: Option<&str>) {
     }
 }
 
+/// `--find-links`/`--no-index` as the embedded pip's options.
+pub fn pip_options(args: &crate::cli::PipArgs, only_binary: bool) -> mxcp_bundler::vendor::PipOptions {
+    mxcp_bundler::vendor::PipOptions {
+        find_links: args.find_links.clone(),
+        no_index: args.no_index,
+        only_binary,
+        unchecked_pyc: false,
+    }
+}
+
 /// `--param NAME=VALUE` pairs: VALUE stays text (the type system converts it), `@file.json`
 /// reads a JSON value.
 pub fn parse_params(params: &[String]) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -164,7 +174,7 @@ pub fn envelope(
 /// `--include-data` is copied there on first use, or opened in place when read-only.
 fn bundled_database(p: &mut Project, b: &BundledProject) -> std::result::Result<(), String> {
     let packed = p.duckdb_path();
-    if p.readonly && packed.is_file() && std::env::var_os("MXCP_DUCKDB_PATH").is_none() {
+    if p.readonly && packed.is_file() && mxcp_runtime::project::duckdb_path_from_env().is_none() {
         return Ok(());
     }
     p.data_root = Some(b.data_root.clone());

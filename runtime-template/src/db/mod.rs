@@ -235,7 +235,7 @@ impl Database {
         ret: &str,
         func: impl Fn(&[Json]) -> Result<Json, String> + Send + Sync + 'static,
     ) -> Result<(), String> {
-        let conn = udf::RawConn::open(self.raw.handle())?;
+        let conn = self.raw.raw_connect()?;
         udf::register(conn.0, name, args, ret, Box::new(func))
             .map_err(|e| format!("cannot register function {name}: {e}"))
     }

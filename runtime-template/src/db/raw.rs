@@ -46,8 +46,14 @@ impl RawDb {
         }
     }
 
-    pub fn handle(&self) -> ffi::duckdb_database {
-        self.db
+    /// A C API connection to this instance (closed on drop).
+    pub fn raw_connect(&self) -> Result<RawConn, String> {
+        let mut c: ffi::duckdb_connection = ptr::null_mut();
+        // SAFETY: `self.db` is an open database
+        if unsafe { ffi::duckdb_connect(self.db, &mut c) } != ffi::duckdb_state_DuckDBSuccess {
+            return Err("cannot connect to the database".into());
+        }
+        Ok(RawConn(c))
     }
 
     /// A `duckdb` crate connection to this instance.
@@ -60,13 +66,10 @@ impl RawDb {
     /// Prepares `sql` on a fresh connection and reads its shape.
     pub fn describe(&self, sql: &str) -> Result<Description, String> {
         let csql = CString::new(sql).map_err(|_| "SQL contains a NUL byte".to_string())?;
+        let conn = self.raw_connect()?;
         unsafe {
-            let mut conn: ffi::duckdb_connection = ptr::null_mut();
-            if ffi::duckdb_connect(self.db, &mut conn) != ffi::duckdb_state_DuckDBSuccess {
-                return Err("cannot connect to the database".into());
-            }
             let mut stmt: ffi::duckdb_prepared_statement = ptr::null_mut();
-            let rc = ffi::duckdb_prepare(conn, csql.as_ptr(), &mut stmt);
+            let rc = ffi::duckdb_prepare(conn.0, csql.as_ptr(), &mut stmt);
             let result = if rc != ffi::duckdb_state_DuckDBSuccess {
                 let err = ffi::duckdb_prepare_error(stmt);
                 Err(if err.is_null() {
@@ -97,9 +100,18 @@ impl RawDb {
                 Ok(Description { columns, params })
             };
             ffi::duckdb_destroy_prepare(&mut stmt);
-            ffi::duckdb_disconnect(&mut conn);
             result
         }
+    }
+}
+
+/// A C API connection, closed on drop.
+pub struct RawConn(pub ffi::duckdb_connection);
+
+impl Drop for RawConn {
+    fn drop(&mut self) {
+        // SAFETY: opened by duckdb_connect
+        unsafe { ffi::duckdb_disconnect(&mut self.0) };
     }
 }
 

@@ -3,7 +3,6 @@
 //! passed to the function, and its results are written back into the output vector.
 
 use std::ffi::{CString, c_void};
-use std::ptr;
 
 use duckdb::ffi;
 use serde_json::Value as Json;
@@ -207,10 +206,8 @@ unsafe fn write(out: ffi::duckdb_vector, k: Kind, row: usize, value: &Json) -> R
                 *(data as *mut i32).add(row) = (d - epoch().date()).num_days() as i32;
             }
             (Kind::Timestamp, Json::String(t)) => {
-                let ts = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
-                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f"))
-                    .map_err(|e| format!("{t}: {e}"))?;
-                *(data as *mut i64).add(row) = (ts - epoch()).num_microseconds().unwrap_or(i64::MAX);
+                let ts = crate::types::parse_datetime(t).ok_or_else(|| format!("{t}: not an ISO 8601 date-time"))?;
+                *(data as *mut i64).add(row) = ts.timestamp_micros();
             }
             (Kind::Time, Json::String(t)) => {
                 let tm = chrono::NaiveTime::parse_from_str(t, "%H:%M:%S%.f").map_err(|e| format!("{t}: {e}"))?;
@@ -246,25 +243,4 @@ unsafe fn write(out: ffi::duckdb_vector, k: Kind, row: usize, value: &Json) -> R
 
 fn epoch() -> chrono::NaiveDateTime {
     chrono::DateTime::UNIX_EPOCH.naive_utc()
-}
-
-/// A raw connection to `db`, closed on drop.
-pub struct RawConn(pub ffi::duckdb_connection);
-
-impl RawConn {
-    pub fn open(db: ffi::duckdb_database) -> Result<RawConn, String> {
-        let mut c: ffi::duckdb_connection = ptr::null_mut();
-        // SAFETY: db is an open database handle
-        if unsafe { ffi::duckdb_connect(db, &mut c) } != ffi::duckdb_state_DuckDBSuccess {
-            return Err("cannot connect to the database".into());
-        }
-        Ok(RawConn(c))
-    }
-}
-
-impl Drop for RawConn {
-    fn drop(&mut self) {
-        // SAFETY: opened by duckdb_connect
-        unsafe { ffi::duckdb_disconnect(&mut self.0) };
-    }
 }

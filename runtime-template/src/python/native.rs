@@ -85,8 +85,10 @@ pub mod _mxcp_native {
 
     #[pyfunction]
     fn db_execute<'py>(py: Python<'py>, sql: &str, params: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyList>> {
-        let plain = py.import("mxcp._host")?.getattr("plain")?;
-        let Json::Object(args) = convert::from_py(params.as_any(), &plain, 0)? else {
+        static PLAIN: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+        let plain =
+            PLAIN.get_or_try_init(py, || py.import("mxcp._host")?.getattr("plain").map(Bound::unbind))?.bind(py);
+        let Json::Object(args) = convert::from_py(params.as_any(), plain, 0)? else {
             return Err(PyRuntimeError::new_err("params must be a dict"));
         };
         let svc = services()?;
