@@ -152,7 +152,6 @@ pub struct Runtime {
     shut_down: std::sync::atomic::AtomicBool,
     /// Python endpoints or plugins among the endpoints served (kept current by `exclude_files`).
     needs_python: bool,
-    sources: Mutex<HashMap<std::path::PathBuf, Arc<str>>>,
     builtins: Vec<Endpoint>,
     excluded: std::collections::HashSet<std::path::PathBuf>,
     executable: Mutex<HashMap<(EndpointKind, String), Arc<str>>>,
@@ -175,7 +174,6 @@ impl Runtime {
             python: OnceLock::new(),
             shut_down: Default::default(),
             needs_python: false,
-            sources: Mutex::default(),
             builtins,
             excluded: Default::default(),
             executable: Mutex::default(),
@@ -482,24 +480,17 @@ impl Runtime {
         Ok(sql)
     }
 
-    /// The endpoint's source code (files are read once and kept).
+    /// The endpoint's source code.
     pub fn source_text(&self, e: &Endpoint) -> Result<Arc<str>, ExecError> {
         let Some(src) = &e.source else {
             return Err(ExecError::Execution(format!("{} '{}' has no source", e.kind.as_str(), e.name)));
         };
         match &src.body {
             SourceBody::Code { text, .. } => Ok(text.as_str().into()),
-            SourceBody::File { resolved, declared } => {
-                let mut cache = self.sources.lock().expect("sources lock");
-                if let Some(t) = cache.get(resolved) {
-                    return Ok(t.clone());
-                }
-                let text: Arc<str> = std::fs::read_to_string(resolved)
-                    .map_err(|err| ExecError::Execution(format!("cannot read source file '{declared}': {err}")))?
-                    .into();
-                cache.insert(resolved.clone(), text.clone());
-                Ok(text)
-            }
+            // read once per endpoint: `executable_sql` keeps what it makes of it
+            SourceBody::File { resolved, declared } => std::fs::read_to_string(resolved)
+                .map(Arc::from)
+                .map_err(|err| ExecError::Execution(format!("cannot read source file '{declared}': {err}"))),
         }
     }
 
