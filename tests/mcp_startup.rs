@@ -53,3 +53,32 @@ fn ignore_errors_serves_the_valid_endpoints() {
     assert_eq!(report["tools"], json!(["good"]));
     assert_eq!(report["calls"][0]["texts"], json!(["1"]));
 }
+
+#[test]
+fn endpoints_are_loaded_once_and_sql_tools_are_offered_on_request() {
+    let dir = common::project(&[
+        ("tools/good.yml", "mxcp: 1\ntool:\n  name: good\n  description: d\n  source:\n    file: ../sql/good.sql\n"),
+        ("sql/good.sql", "SELECT 41 + 1 AS n\n"),
+    ]);
+    let mut server = common::HttpServer::start(dir.path(), &["--sql-tools", "true"]);
+    let first = common::mcp_call(&["--url", &server.url, "--call", "good", "{}"]);
+    assert_eq!(first["calls"][0]["texts"], json!(["{\n  \"n\": 42\n}"]), "{first}");
+    // definitions were read at start and the SQL at the first call: later calls read no file
+    std::fs::remove_dir_all(dir.path().join("tools")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("sql")).unwrap();
+    let report = common::mcp_call(&[
+        "--url",
+        &server.url,
+        "--call",
+        "good",
+        "{}",
+        "--call",
+        "execute_sql_query",
+        r#"{"sql": "SELECT 7 AS seven"}"#,
+    ]);
+    assert_eq!(report["tools"], json!(["execute_sql_query", "get_table_schema", "good", "list_tables"]));
+    assert_eq!(report["calls"][0]["texts"], json!(["{\n  \"n\": 42\n}"]), "{report}");
+    assert_eq!(report["calls"][1]["structured"], json!({"result": [{"seven": 7}]}), "{report}");
+    server.terminate();
+    assert!(server.wait_exit(std::time::Duration::from_secs(10)));
+}
