@@ -20,6 +20,9 @@ pub enum ProjectError {
     NotFound(PathBuf),
     #[error("the project configuration has errors")]
     Invalid(Findings),
+    /// The database could not be placed under `LoadOptions::data_root`.
+    #[error("{0}")]
+    Database(String),
 }
 
 /// Findings plus the texts they point into, for rendering.
@@ -55,6 +58,9 @@ pub struct LoadOptions {
     pub profile: Option<String>,
     pub config_path: Option<PathBuf>,
     pub readonly: bool,
+    /// Where databases live when not beside the project (a built server's project is a
+    /// read-only payload); see [`Project::place_database`].
+    pub data_root: Option<PathBuf>,
 }
 
 /// One discovered endpoint file.
@@ -157,7 +163,31 @@ impl Project {
         };
         project.discover_endpoints();
         crate::checks::check_static(&mut project);
+        if let Some(d) = &opts.data_root {
+            project.place_database(d).map_err(ProjectError::Database)?;
+        }
         Ok(project)
+    }
+
+    /// Keeps the database under `data_root`: a database shipped in the project is copied
+    /// there on first use, or opened in place when read-only (and not overridden).
+    fn place_database(&mut self, data_root: &Path) -> Result<(), String> {
+        let packed = self.duckdb_path();
+        if self.readonly && packed.is_file() && duckdb_path_from_env().is_none() {
+            return Ok(());
+        }
+        self.data_root = Some(data_root.to_path_buf());
+        let target = self.duckdb_path();
+        if packed.is_file() && !target.exists() {
+            let dir = target.parent().unwrap_or(Path::new("."));
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let tmp = dir.join(format!(".copy-{}", std::process::id()));
+            if let Err(e) = std::fs::copy(&packed, &tmp).and_then(|_| std::fs::rename(&tmp, &target)) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(format!("cannot copy the packed database to {}: {e}", target.display()));
+            }
+        }
+        Ok(())
     }
 
     fn discover_endpoints(&mut self) {

@@ -53,7 +53,12 @@ pub fn use_bundled_project(p: BundledProject) {
 /// Loads the project around the current directory (or a built server's own). On failure
 /// prints the findings (text or JSON) and returns the exit code to use.
 pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::result::Result<Project, ExitCode> {
-    let opts = LoadOptions { profile: args.profile.clone(), config_path: args.config.clone(), readonly };
+    let opts = LoadOptions {
+        profile: args.profile.clone(),
+        config_path: args.config.clone(),
+        readonly,
+        data_root: BUNDLED.get().map(|b| b.data_root.clone()),
+    };
     let start = match BUNDLED.get() {
         Some(b) => b.root.clone(),
         None => std::env::current_dir().map_err(|e| {
@@ -62,15 +67,7 @@ pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::resu
         })?,
     };
     match Project::discover(&start, &opts) {
-        Ok(mut p) => {
-            if let Some(b) = BUNDLED.get() {
-                bundled_database(&mut p, b).map_err(|e| {
-                    report_error(json, &e, None);
-                    ExitCode::FAILURE
-                })?;
-            }
-            Ok(p)
-        }
+        Ok(p) => Ok(p),
         Err(ProjectError::Invalid(findings)) => {
             if json {
                 let diags = serde_json::to_value(&findings.diagnostics).expect("serializable");
@@ -82,6 +79,10 @@ pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::resu
                 eprint!("{}", findings.render());
                 eprintln!("error: the project configuration has {} error(s)", findings.errors());
             }
+            Err(ExitCode::FAILURE)
+        }
+        Err(ProjectError::Database(e)) => {
+            report_error(json, &e, None);
             Err(ExitCode::FAILURE)
         }
         Err(e @ ProjectError::NotFound(_)) => {
@@ -168,25 +169,4 @@ pub fn envelope(
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-/// Where a built server's database lives: under its data directory. A database packed with
-/// `--include-data` is copied there on first use, or opened in place when read-only.
-fn bundled_database(p: &mut Project, b: &BundledProject) -> std::result::Result<(), String> {
-    let packed = p.duckdb_path();
-    if p.readonly && packed.is_file() && mxcp_runtime::project::duckdb_path_from_env().is_none() {
-        return Ok(());
-    }
-    p.data_root = Some(b.data_root.clone());
-    let target = p.duckdb_path();
-    if packed.is_file() && !target.exists() {
-        let dir = target.parent().unwrap_or(std::path::Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let tmp = dir.join(format!(".copy-{}", std::process::id()));
-        if let Err(e) = std::fs::copy(&packed, &tmp).and_then(|_| std::fs::rename(&tmp, &target)) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(format!("cannot copy the packed database to {}: {e}", target.display()));
-        }
-    }
-    Ok(())
 }
