@@ -233,6 +233,21 @@ fn user_configuration_is_read_at_run_time_never_packed() {
 }
 
 #[test]
+fn requirements_file_and_compression_level_options() {
+    let req = common::repo_root().join("examples/pydeps/requirements.txt");
+    let mut args: Vec<String> = vec!["--requirements".into(), req.to_string_lossy().into_owned()];
+    args.extend(["--compression-level".to_string(), "3".to_string()]);
+    args.extend(wheels_args());
+    let (_tmp, exe) = build("inventory", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, out, _) = common::run(Command::new(&exe).arg("inspect"));
+    assert_eq!(code, 0);
+    assert!(out.contains("dependencies: MarkupSafe 3.0.2, six 1.16.0"), "{out}");
+    let (code, _, err) = common::run(common::mxcp(Path::new(".")).args(["build", "--compression-level", "23"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("23 is not in 1..=22"), "{err}");
+}
+
+#[test]
 fn built_server_over_streamable_http() {
     let (tmp, exe) = build("inventory", &[]);
     let mut cmd = Command::new(&exe);
