@@ -134,6 +134,9 @@ pub struct ValidateArgs {
     /// Open the database read-only
     #[arg(long)]
     pub readonly: bool,
+    /// Treat warnings as errors (exit 1 on any finding but infos)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +152,9 @@ pub struct RunArgs {
     /// User context for policies, as JSON or @file.json
     #[arg(short = 'u', long)]
     pub user_context: Option<String>,
+    /// HTTP request headers the SQL functions see (get_request_header), as JSON or @file.json
+    #[arg(long, value_name = "JSON")]
+    pub request_headers: Option<String>,
     /// Do not check the result against the declared return type
     #[arg(long)]
     pub skip_output_validation: bool,
@@ -192,6 +198,9 @@ pub struct TestArgs {
     /// User context for every test (overrides the tests' own), as JSON or @file.json
     #[arg(short = 'u', long)]
     pub user_context: Option<String>,
+    /// HTTP request headers the SQL functions see (get_request_header), as JSON or @file.json
+    #[arg(long, value_name = "JSON")]
+    pub request_headers: Option<String>,
     #[command(flatten)]
     pub project: ProjectArgs,
     /// Print JSON instead of text
@@ -246,6 +255,9 @@ pub struct ServeArgs {
     /// Seconds a call may run before it fails
     #[arg(long, default_value_t = 300)]
     pub call_timeout: u64,
+    /// Report start-up errors as JSON on stdout (before any protocol traffic)
+    #[arg(long)]
+    pub json_output: bool,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

@@ -110,7 +110,7 @@ fn every_return_shape() {
         c.run("prompt", "greet", &["who=Ann"], &[]).unwrap(),
         json!([{"prompt": "Be brief.", "role": "system", "type": null}, {"prompt": "Say hello to Ann.", "role": null, "type": null}])
     );
-    assert_eq!(c.run("tool", "nope", &[], &[]).unwrap_err(), "tool 'nope' not found");
+    assert_eq!(c.run("tool", "nope", &[], &[]).unwrap_err(), "Endpoint 'nope' not found in tools");
 }
 
 #[test]

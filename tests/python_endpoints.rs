@@ -172,7 +172,8 @@ fn validate_checks_signatures_without_running_modules() {
     assert_eq!(
         common::diagnostic_lines(&v),
         vec![
-            "error python/bad.py:2:14  | parameter 'a' is annotated 'int', but the endpoint declares it as string",
+            // the call survives a disagreeing annotation: a warning
+            "warning python/bad.py:2:14  | parameter 'a' is annotated 'int', but the endpoint declares it as string",
             "error python/bad.py:2:19  | function 'wrong' requires parameter 'extra', which the endpoint does not declare",
             "error python/syntax.py:1:12  | syntax error: invalid syntax",
             "error tools/gone.yml:6:18 tool.source | Function 'gone' not found in python/bad.py",

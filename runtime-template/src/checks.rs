@@ -35,7 +35,7 @@ impl Checker<'_> {
         let mut seen = HashSet::new();
         for p in &e.parameters {
             if !seen.insert(p.name.as_str()) {
-                self.rep.error(p.pos, &p.path, format!("duplicate parameter name '{}'", p.name));
+                self.rep.warning(p.pos, &p.path, format!("duplicate parameter name '{}'", p.name));
             }
             self.type_def(&p.def);
         }
@@ -67,14 +67,15 @@ impl Checker<'_> {
         self.tests(e);
     }
 
-    /// Defaults, enums and examples must satisfy their own declaration; constraints must fit
-    /// the type and each other.
+    /// Defaults, enums and examples should satisfy their own declaration; constraints should
+    /// fit the type and each other. Warnings: the reference does not check these, and a call
+    /// fails only when such a value is actually used.
     fn type_def(&mut self, def: &TypeDef) {
         let stripped = TypeDef { enum_values: None, ..def.clone() };
         if let Some(values) = &def.enum_values {
             for (i, v) in values.iter().enumerate() {
                 if let Err(m) = types::coerce(&stripped, v) {
-                    self.rep.error(
+                    self.rep.warning(
                         def.pos_of(&format!("enum[{i}]")),
                         &format!("{}.enum[{i}]", def.path),
                         format!("enum value {} does not fit the declared type: {m}", types::py_repr(v)),
@@ -84,7 +85,7 @@ impl Checker<'_> {
         }
         if let Some(d) = &def.default {
             if let Err(m) = types::coerce(def, d) {
-                self.rep.error(
+                self.rep.warning(
                     def.pos_of("default"),
                     &format!("{}.default", def.path),
                     format!("default {} does not fit the declared type: {m}", types::py_repr(d)),
@@ -94,7 +95,7 @@ impl Checker<'_> {
         if let Some(examples) = &def.examples {
             for (i, v) in examples.iter().enumerate() {
                 if let Err(m) = types::coerce(def, v) {
-                    self.rep.error(
+                    self.rep.warning(
                         def.pos_of(&format!("examples[{i}]")),
                         &format!("{}.examples[{i}]", def.path),
                         format!("example {} does not fit the declared type: {m}", types::py_repr(v)),
@@ -142,7 +143,7 @@ impl Checker<'_> {
         for (lo_key, lo, hi_key, hi) in ranges {
             if let (Some(lo), Some(hi)) = (lo, hi) {
                 if lo > hi {
-                    self.rep.error(
+                    self.rep.warning(
                         def.pos_of(lo_key),
                         &format!("{}.{lo_key}", def.path),
                         format!("'{lo_key}' ({lo}) is greater than '{hi_key}' ({hi}): no value can satisfy both"),
@@ -154,7 +155,7 @@ impl Checker<'_> {
             let props = def.properties.as_ref();
             for (i, r) in required.iter().enumerate() {
                 if !props.is_some_and(|p| p.contains_key(r)) {
-                    self.rep.error(
+                    self.rep.warning(
                         def.pos_of(&format!("required[{i}]")),
                         &format!("{}.required[{i}]", def.path),
                         format!("required property '{r}' is not declared in 'properties'"),
@@ -186,7 +187,7 @@ impl Checker<'_> {
         }
         if !e.name.contains("://") {
             self.rep.push(
-                Severity::Error,
+                Severity::Warning,
                 e.name_pos,
                 "resource.uri",
                 format!("invalid resource uri '{}': expected scheme://path", e.name),
@@ -196,43 +197,34 @@ impl Checker<'_> {
     }
 
     fn prompt_templates(&mut self, e: &Endpoint) {
-        let env = minijinja::Environment::new();
         let declared: HashSet<&str> = e.parameters.iter().map(|p| p.name.as_str()).collect();
         for (i, m) in e.messages.iter().enumerate() {
-            match env.template_from_str(&m.prompt) {
-                Ok(t) => {
-                    let mut undeclared: Vec<String> =
-                        t.undeclared_variables(false).into_iter().filter(|v| !declared.contains(v.as_str())).collect();
-                    undeclared.sort();
-                    if !undeclared.is_empty() {
-                        self.rep.push(
-                            Severity::Error,
-                            m.pos,
-                            &m.path,
-                            format!("message {i} uses undeclared template variable(s): {}", undeclared.join(", ")),
-                            Some("declare them under 'parameters'".into()),
-                        );
-                    }
-                }
+            match crate::template::undeclared_variables(&m.prompt, &|v| declared.contains(v)) {
+                // the reference refuses these too ("uses undefined template variables")
+                Ok(undeclared) if !undeclared.is_empty() => self.rep.push(
+                    Severity::Error,
+                    m.pos,
+                    &m.path,
+                    format!("message {i} uses undeclared template variable(s): {}", undeclared.join(", ")),
+                    Some("declare them under 'parameters'".into()),
+                ),
+                Ok(_) => {}
                 Err(err) => {
-                    let pos =
-                        Pos { line: m.pos.line + err.line().unwrap_or(1).saturating_sub(1) as u32, col: m.pos.col };
-                    self.rep.error(
-                        pos,
-                        &m.path,
-                        format!("invalid template in message {i}: {}", err.detail().unwrap_or("syntax error")),
-                    );
+                    let pos = Pos { line: m.pos.line + err.line.unwrap_or(1).saturating_sub(1) as u32, col: m.pos.col };
+                    self.rep.error(pos, &m.path, format!("invalid template in message {i}: {}", err.message));
                 }
             }
         }
     }
 
+    /// Warnings only: a broken test fails when `mxcp test` runs it, and must not keep the
+    /// endpoint from being served.
     fn tests(&mut self, e: &Endpoint) {
         let Some(tests) = &e.tests else { return };
         let mut names = HashSet::new();
         for t in tests {
             if !names.insert(t.name.as_str()) {
-                self.rep.error(t.name_pos, &format!("{}.name", t.path), format!("duplicate test name '{}'", t.name));
+                self.rep.warning(t.name_pos, &format!("{}.name", t.path), format!("duplicate test name '{}'", t.name));
             }
             let mut given = HashSet::new();
             for a in &t.arguments {
@@ -242,7 +234,7 @@ impl Checker<'_> {
                         let help = crate::diagnostics::suggest(&a.key, e.parameters.iter().map(|p| p.name.as_str()))
                             .map(|s| format!("did you mean '{s}'?"));
                         self.rep.push(
-                            Severity::Error,
+                            Severity::Warning,
                             a.key_pos,
                             &format!("{}.key", a.path),
                             format!(
@@ -256,7 +248,7 @@ impl Checker<'_> {
                     }
                     Some(p) => {
                         if let Err(m) = types::coerce(&p.def, &a.value) {
-                            self.rep.error(
+                            self.rep.warning(
                                 a.value_pos,
                                 &format!("{}.value", a.path),
                                 format!(
@@ -274,7 +266,7 @@ impl Checker<'_> {
             let Some(arguments_pos) = t.arguments_pos else { continue };
             for p in &e.parameters {
                 if p.def.default.is_none() && !given.contains(p.name.as_str()) {
-                    self.rep.error(
+                    self.rep.warning(
                         arguments_pos,
                         &format!("{}.arguments", t.path),
                         format!("test '{}' does not give required parameter '{}'", t.name, p.name),

@@ -37,6 +37,11 @@ pub struct Decoder<'r, 'a> {
 }
 
 impl<'a> Decoder<'_, 'a> {
+    /// Something the reference accepts and the engine can run anyway (a check of ours only).
+    pub fn warning(&mut self, pos: Pos, path: &str, message: impl Into<String>) {
+        self.rep.warning(pos, path, message);
+    }
+
     pub fn error(&mut self, pos: Pos, path: &str, message: impl Into<String>) {
         self.rep.error(pos, path, message);
     }

@@ -438,13 +438,20 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
     let Some(f) = d.map(root, "", ROOT_KEYS) else {
         return Decoded::Invalid;
     };
+    // The reference reads any integer (and numeric strings, "1.0") and does not require the
+    // key: only a value it cannot read as a number is an error.
     match f.get("mxcp") {
-        None => d.missing(&f, "mxcp"),
+        None => d.warning(f.node.pos, "", "missing key 'mxcp' (the format version, 1)"),
         Some(n) => match &n.value {
             Value::Int(1) => {}
             Value::Float(x) if *x == 1.0 => {}
-            // the reference reads "1" and "1.0" as 1 too
             Value::Str(s) if s.trim().parse::<f64>() == Ok(1.0) => {}
+            Value::Int(_) | Value::Float(_) => {
+                d.warning(n.pos, "mxcp", format!("unknown format version {}: read as version 1", crate::decode::describe(n)))
+            }
+            Value::Str(s) if s.trim().parse::<f64>().is_ok() => {
+                d.warning(n.pos, "mxcp", format!("unknown format version {}: read as version 1", crate::decode::describe(n)))
+            }
             _ => {
                 d.error(n.pos, "mxcp", format!("unsupported format version {}: expected 1", crate::decode::describe(n)))
             }
@@ -660,16 +667,16 @@ fn decode_type_fields(f: &Fields, d: &mut Decoder) -> Option<TypeDef> {
     };
     if def.multiple_of.is_some_and(|m| m <= 0.0) {
         let n = f.get("multipleOf").expect("present");
-        d.error(n.pos, &f.path_of("multipleOf"), "multipleOf must be greater than 0");
+        d.warning(n.pos, &f.path_of("multipleOf"), "multipleOf must be greater than 0; it is ignored");
         def.multiple_of = None;
     }
     if let Some(p) = &def.pattern {
         if let Err(e) = regex::Regex::new(p) {
             let n = f.get("pattern").expect("present");
-            d.error(
+            d.warning(
                 n.pos,
                 &f.path_of("pattern"),
-                format!("invalid regular expression: {}", first_line(&e.to_string())),
+                format!("invalid regular expression, the pattern is ignored: {}", first_line(&e.to_string())),
             );
             def.pattern = None;
         }
@@ -872,7 +879,7 @@ fn decode_policies(node: &Node, path: &str, d: &mut Decoder) -> Policies {
             let reason = d.string(&rf, "reason", false);
             let fields = d.string_list(&rf, "fields", false);
             if matches!(action, Some(PolicyAction::FilterFields | PolicyAction::MaskFields)) && fields.is_none() {
-                d.error(item.pos, &p, "actions 'filter_fields' and 'mask_fields' need a 'fields' list");
+                d.warning(item.pos, &p, "actions 'filter_fields' and 'mask_fields' need a 'fields' list; this rule changes nothing");
             }
             if let (Some(condition), Some(action)) = (condition, action) {
                 out.push(PolicyRule { condition, action, reason, fields, pos: item.pos });

@@ -10,6 +10,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::db::{Database, DbError, DbOptions, QueryResult};
 use crate::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
+use crate::identity::{Identity, Request};
 use crate::policy;
 use crate::project::{Findings, Project};
 use crate::types;
@@ -17,7 +18,8 @@ use crate::yaml::Pos;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExecError {
-    #[error("{kind} '{name}' not found")]
+    /// The reference's wording (scripts match on it): `Endpoint 'x' not found in tools`.
+    #[error("Endpoint '{name}' not found in {kind}s")]
     NotFound { kind: &'static str, name: String },
     /// Argument conversion or constraint failure.
     #[error("{0}")]
@@ -42,13 +44,13 @@ pub trait CallEvents: Send + Sync {
     }
 }
 
-/// Who is calling, as policies see it.
+/// Who is calling and how.
 #[derive(Clone, Default)]
 pub struct CallOptions {
-    /// A user context given on the command line or by a test (`None`: anonymous).
-    pub user_context: Option<Json>,
-    /// Where the user context came from: "cli" or "test".
-    pub user_provider: &'static str,
+    /// The caller (`None`: anonymous).
+    pub identity: Option<Arc<Identity>>,
+    /// The HTTP request the call came with (`None`: not over HTTP).
+    pub request: Option<Arc<Request>>,
     pub skip_output_validation: bool,
     /// Lets the caller stop the call's query (a timeout).
     pub cancel: Option<crate::db::Cancel>,
@@ -318,18 +320,21 @@ impl Runtime {
             let shown = self.project.source_rel(file).expect("a file source");
             match crate::python::check_function(resolved, python_function(e), &shown.to_string_lossy(), &e.parameters) {
                 Ok(found) => {
+                    let severity = |f: &crate::python::SourceFinding| {
+                        if f.warning { crate::diagnostics::Severity::Warning } else { crate::diagnostics::Severity::Error }
+                    };
                     for f in &found {
                         match &f.yaml_param {
                             None => continue,
                             Some(name) => match e.parameters.iter().find(|p| &p.name == name) {
-                                Some(p) => yaml.error(p.pos, &p.path, &f.message),
-                                None => yaml.error(src.body_pos, &src.path, &f.message),
+                                Some(p) => yaml.push(severity(f), p.pos, &p.path, &f.message, None),
+                                None => yaml.push(severity(f), src.body_pos, &src.path, &f.message, None),
                             },
                         }
                     }
                     let mut py = Reporter { display: &shown, out: &mut findings.diagnostics };
                     for f in found.iter().filter(|f| f.yaml_param.is_none()) {
-                        py.error(Pos { line: f.line as u32, col: f.column as u32 }, "", &f.message);
+                        py.push(severity(f), Pos { line: f.line as u32, col: f.column as u32 }, "", &f.message, None);
                     }
                     if found.iter().any(|f| f.yaml_param.is_none()) && !findings.sources.contains_key(&shown) {
                         // the renderer quotes the Python line like a YAML one
@@ -376,16 +381,19 @@ impl Runtime {
         }
         // the user object is built only for endpoints that have policies
         let has_policies = !(e.policies.input.is_empty() && e.policies.output.is_empty());
-        let user = if has_policies { user_context(opts) } else { Json::Null };
+        let user = if has_policies { policy_user(opts) } else { Json::Null };
         policy::enforce_input(&e.policies.input, &args, &user).map_err(|d| ExecError::Policy(d.0))?;
         let raw = match e.kind {
             EndpointKind::Prompt => self.render_prompt(e, &args)?,
             _ => match e.language {
-                Language::Sql => self.run_sql_endpoint(e, &args, opts.cancel.as_ref())?,
+                Language::Sql => self.run_sql_endpoint(e, &args, opts)?,
                 Language::Python => self.run_python_endpoint(e, &args, opts)?,
             },
         };
-        let shaped = if e.kind == EndpointKind::Prompt { raw } else { shape(raw, e.return_type.as_ref())? };
+        let mut shaped = if e.kind == EndpointKind::Prompt { raw } else { shape(raw, e.return_type.as_ref())? };
+        if let (Some(def), false) = (&e.return_type, e.kind == EndpointKind::Prompt) {
+            types::embed_declared_json(def, &mut shaped);
+        }
         if !opts.skip_output_validation {
             if let Some(def) = &e.return_type {
                 if e.kind != EndpointKind::Prompt {
@@ -397,18 +405,17 @@ impl Runtime {
             .map_err(|d| ExecError::Policy(d.0))
     }
 
-    fn run_sql_endpoint(
-        &self,
-        e: &Endpoint,
-        args: &Map<String, Json>,
-        cancel: Option<&crate::db::Cancel>,
-    ) -> Result<Json, ExecError> {
+    fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
+        let session = Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref());
+        let run = |sql: &str, args: &Map<String, Json>, params: &[Param]| {
+            self.query_cancellable(sql, args, params, opts.cancel.as_ref(), session.as_ref()).map(QueryResult::into_json)
+        };
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
-            return self.query_cancellable(&sql, &Map::new(), &[], cancel).map(QueryResult::into_json);
+            return run(&sql, &Map::new(), &[]);
         }
         let sql = self.executable_sql(e)?;
-        self.query_cancellable(&sql, args, &e.parameters, cancel).map(QueryResult::into_json)
+        run(&sql, args, &e.parameters)
     }
 
     fn run_python_endpoint(
@@ -423,7 +430,7 @@ impl Runtime {
         let shown = resolved.strip_prefix(&self.project.root).unwrap_or(resolved).to_string_lossy().into_owned();
         let ctx = crate::python::CallContext {
             events: opts.events.clone(),
-            user: opts.user_context.as_ref().map(|_| user_context(opts)),
+            user: opts.identity.as_ref().map(|i| i.policy_user()),
             cancel: opts.cancel.clone(),
         };
         self.python()?
@@ -433,7 +440,11 @@ impl Runtime {
 
     /// Runs SQL on the profile's database with `$name` parameters typed by `params`.
     pub fn query(&self, sql: &str, args: &Map<String, Json>, params: &[Param]) -> Result<QueryResult, ExecError> {
-        self.query_cancellable(sql, args, params, None)
+        // plugin functions and `@on_init` tables may be what the SQL uses (`mxcp query`)
+        if self.needs_python() {
+            self.python()?;
+        }
+        self.query_cancellable(sql, args, params, None, None)
     }
 
     fn query_cancellable(
@@ -442,10 +453,11 @@ impl Runtime {
         args: &Map<String, Json>,
         params: &[Param],
         cancel: Option<&crate::db::Cancel>,
+        session: Option<&Arc<crate::db::SqlSession>>,
     ) -> Result<QueryResult, ExecError> {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
         let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| &p.def);
-        db.query_json_cancellable(sql, args, &types, cancel)
+        db.query_json_cancellable(sql, args, &types, cancel, session)
             .and_then(crate::db::JsonRows::into_result)
             .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
     }
@@ -495,12 +507,9 @@ impl Runtime {
     }
 
     fn render_prompt(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
-        let env = minijinja::Environment::new();
-        let ctx = minijinja::Value::from_pairs(args.iter().map(|(k, v)| (k.as_str(), jinja_value(v))));
         let mut out = Vec::new();
         for m in &e.messages {
-            let text = env
-                .render_str(&m.prompt, ctx.clone())
+            let text = crate::template::render(&m.prompt, args)
                 .map_err(|err| ExecError::Execution(format!("Error rendering prompt {}: {err}", e.name)))?;
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
@@ -508,11 +517,12 @@ impl Runtime {
     }
 }
 
-/// The function a Python endpoint calls: named like the tool; for a resource, like its
-/// `name` (its URI cannot be a Python name).
+/// The function a Python endpoint calls: named like the tool; a resource calls its module's
+/// entry point (`main`, else named like the file, else the first public callable), as the
+/// reference does. `check_python` checks the same one.
 fn python_function(e: &Endpoint) -> &str {
-    match (e.kind, &e.title) {
-        (EndpointKind::Resource, Some(name)) => name,
+    match e.kind {
+        EndpointKind::Resource => crate::python::ENTRY_POINT,
         _ => &e.name,
     }
 }
@@ -540,42 +550,11 @@ pub fn dependency_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// Where `mxcp deps install` puts a project's dependencies (relative to its root).
 pub const DEPS_DIR: &str = ".mxcp/site-packages";
 
-/// JSON to a template value by hand (serde_json's exact numbers do not survive serde).
-fn jinja_value(v: &Json) -> minijinja::Value {
-    use minijinja::Value;
-    match v {
-        Json::Null => Value::from(()),
-        Json::Bool(b) => Value::from(*b),
-        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Value::from(i),
-            (None, Some(u)) => Value::from(u),
-            _ => Value::from(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Json::String(s) => Value::from(s.as_str()),
-        Json::Array(items) => Value::from(items.iter().map(jinja_value).collect::<Vec<_>>()),
-        Json::Object(m) => Value::from_pairs(m.iter().map(|(k, v)| (k.as_str(), jinja_value(v)))),
-    }
-}
-
-/// The user as policies see it (§9): anonymous, or the given context with defaults filled in.
-fn user_context(opts: &CallOptions) -> Json {
-    match &opts.user_context {
-        None => {
-            json!({"role": "anonymous", "permissions": [], "capabilities": [], "user_id": null, "username": null, "email": null, "provider": null})
-        }
-        Some(given) => {
-            let provider = if opts.user_provider.is_empty() { "cli" } else { opts.user_provider };
-            let mut user = json!({
-                "user_id": format!("{provider}_user"), "username": null, "email": null, "provider": provider,
-                "name": null, "role": "user", "permissions": [], "capabilities": [],
-            });
-            if let (Some(u), Some(g)) = (user.as_object_mut(), given.as_object()) {
-                for (k, v) in g {
-                    u.insert(k.clone(), v.clone());
-                }
-            }
-            user
-        }
+/// The user as policies see it: anonymous, or the caller's identity.
+fn policy_user(opts: &CallOptions) -> Json {
+    match &opts.identity {
+        None => Identity::anonymous_policy_user(),
+        Some(identity) => identity.policy_user(),
     }
 }
 

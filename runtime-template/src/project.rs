@@ -294,7 +294,8 @@ pub fn parse_document(text: &str, rep: &mut Reporter) -> Option<yaml::Node> {
     let parsed = yaml::parse(text, &mut |pos, path, first| dups.push((pos, path.to_string(), first)));
     for (pos, path, first) in dups {
         let key = path.rsplit(['.', ']']).next().unwrap_or(&path).to_string();
-        rep.error(pos, &path, format!("duplicate key '{key}' (first defined on line {first})"));
+        // PyYAML, which the reference reads with, keeps the last value silently
+        rep.warning(pos, &path, format!("duplicate key '{key}' (first defined on line {first}); the last value is used"));
     }
     match parsed {
         Ok(node) => node,

@@ -1,6 +1,10 @@
 //! Validation that needs the database: each SQL endpoint is prepared (not run) and checked:
 //! syntax and catalog errors mapped to the SQL's own line, the `$name` parameters against the
 //! declared ones, parameter types DuckDB inferred, and result columns against `return`.
+//!
+//! Severity follows one rule: an error only where the reference fails too (it prepares the
+//! statement and compares parameter sets) or where every call would fail at run time (a
+//! result that cannot pass output validation); everything else is a warning.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -127,9 +131,11 @@ impl Check {
                     None,
                 ),
                 Some((_, ty)) => {
+                    // DuckDB casts a bound value where the statement needs another type (a
+                    // string compared with an INTEGER column works for "2"): only a warning
                     if let Some(problem) = binding_problem(&p.def, ty) {
                         self.push(
-                            Severity::Error,
+                            Severity::Warning,
                             self.yaml.clone(),
                             p.pos,
                             &format!("{}.type", p.path),
@@ -199,8 +205,13 @@ impl Check {
         let names = columns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
         for (name, prop) in props {
             match columns.iter().find(|(n, _)| n == name) {
+                // output validation requires only the `required` properties
                 None => self.push(
-                    Severity::Error,
+                    if def.required.as_ref().is_some_and(|r| r.contains(name)) {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
                     self.yaml.clone(),
                     prop.pos,
                     &prop.path,
@@ -268,7 +279,11 @@ fn value_problem(def: &TypeDef, ty: &SqlType) -> Option<String> {
             Struct(fields) => {
                 for (name, prop) in def.properties.iter().flatten() {
                     match fields.iter().find(|(n, _)| n == name) {
-                        None => return Some(format!("is {ty}, which has no field '{name}'")),
+                        // output validation requires only the `required` properties
+                        None if def.required.as_ref().is_some_and(|r| r.contains(name)) => {
+                            return Some(format!("is {ty}, which has no field '{name}'"));
+                        }
+                        None => {}
                         Some((_, fty)) => {
                             if let Some(p) = value_problem(prop, fty) {
                                 return Some(format!("has field '{name}' that {p}"));

@@ -1,6 +1,7 @@
 //! Inline endpoint tests (`mxcp test`, §10): run each test like a call and check its
 //! assertions. Results are not normalised: a test can expect `0`, `""` or `false`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -8,6 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::endpoint::{Assertions, Endpoint, EndpointKind, TestDef};
 use crate::exec::{CallOptions, Runtime};
+use crate::identity::{Identity, Request};
 use crate::types::{json_eq, py_repr, py_type};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +28,9 @@ pub struct TestOutcome {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What caused an error (the policy's reason, DuckDB's message), as the reference reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_cause: Option<String>,
     pub time: f64,
 }
 
@@ -55,11 +60,16 @@ pub struct SuiteReport {
 
 /// Runs the tests of one endpoint. `user_override` (from `--user-context`) replaces each
 /// test's own `user_context`.
-pub fn run_endpoint(rt: &Runtime, e: &Endpoint, user_override: Option<&Json>) -> EndpointReport {
+pub fn run_endpoint(
+    rt: &Runtime,
+    e: &Endpoint,
+    user_override: Option<&Json>,
+    request: Option<&Arc<Request>>,
+) -> EndpointReport {
     let Some(tests) = e.tests.as_ref().filter(|t| !t.is_empty()) else {
         return EndpointReport { status: Status::Ok, tests_run: 0, tests: Vec::new(), no_tests: true, message: None };
     };
-    let outcomes: Vec<TestOutcome> = tests.iter().map(|t| run_one(rt, e, t, user_override)).collect();
+    let outcomes: Vec<TestOutcome> = tests.iter().map(|t| run_one(rt, e, t, user_override, request)).collect();
     EndpointReport {
         status: overall(outcomes.iter().map(|o| o.status)),
         tests_run: outcomes.len(),
@@ -82,13 +92,22 @@ pub fn overall(statuses: impl Iterator<Item = Status>) -> Status {
     status
 }
 
-fn run_one(rt: &Runtime, e: &Endpoint, t: &TestDef, user_override: Option<&Json>) -> TestOutcome {
+fn run_one(
+    rt: &Runtime,
+    e: &Endpoint,
+    t: &TestDef,
+    user_override: Option<&Json>,
+    request: Option<&Arc<Request>>,
+) -> TestOutcome {
     let start = Instant::now();
     let args: Map<String, Json> = t.arguments.iter().map(|a| (a.key.clone(), a.value.clone())).collect();
     let opts = CallOptions {
         events: None,
-        user_context: user_override.cloned().or_else(|| t.user_context.clone()),
-        user_provider: "test",
+        identity: user_override
+            .or(t.user_context.as_ref())
+            .and_then(Json::as_object)
+            .map(|u| Arc::new(Identity::from_user_context(u, "test"))),
+        request: request.cloned(),
         skip_output_validation: false,
         cancel: None,
     };
@@ -102,13 +121,29 @@ fn run_one(rt: &Runtime, e: &Endpoint, t: &TestDef, user_override: Option<&Json>
             }
         }
     };
+    let error_cause = if status == Status::Error { error.as_deref().and_then(error_cause) } else { None };
     TestOutcome {
         name: t.name.clone(),
         description: t.description.clone().unwrap_or_default(),
         status,
         error,
+        error_cause,
         time: start.elapsed().as_secs_f64(),
     }
+}
+
+/// The cause the reference reports with a failed call: the message its wrapper wrapped.
+fn error_cause(error: &str) -> Option<String> {
+    const WRAPPERS: [&str; 4] =
+        ["Policy enforcement failed: ", "Output policy enforcement failed: ", "Failed to execute SQL: ", "Error validating parameter '"];
+    WRAPPERS.iter().find_map(|w| {
+        let rest = error.strip_prefix(w)?;
+        match w.ends_with('\'') {
+            // Error validating parameter 'n': <cause>
+            true => rest.split_once("': ").map(|(_, cause)| cause.to_string()),
+            false => Some(rest.to_string()),
+        }
+    })
 }
 
 /// A prompt's result for assertions: the assistant message's text (parsed when it is JSON),

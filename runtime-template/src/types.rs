@@ -526,3 +526,34 @@ mod tests {
         assert!(coerce(&d, &json!("nope")).is_err());
     }
 }
+
+/// JSON text where the return type declares an object or an array becomes that JSON: DuckDB's
+/// JSON columns arrive as text (as in the reference, where a `string` return keeps them so).
+pub fn embed_declared_json(def: &TypeDef, value: &mut Json) {
+    match (def.ty, value) {
+        (DataType::Object | DataType::Array, v @ Json::String(_)) => {
+            let parsed = v.as_str().and_then(|s| serde_json::from_str::<Json>(s).ok());
+            match parsed {
+                Some(p @ Json::Object(_)) if def.ty == DataType::Object => *v = p,
+                Some(p @ Json::Array(_)) if def.ty == DataType::Array => *v = p,
+                _ => return,
+            }
+            embed_declared_json(def, v);
+        }
+        (DataType::Object, Json::Object(m)) => {
+            for (name, prop) in def.properties.iter().flatten() {
+                if let Some(v) = m.get_mut(name) {
+                    embed_declared_json(prop, v);
+                }
+            }
+        }
+        (DataType::Array, Json::Array(items)) => {
+            if let Some(item_def) = &def.items {
+                for v in items {
+                    embed_declared_json(item_def, v);
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -3,7 +3,11 @@
 //! Built from `saphyr-parser` events rather than through serde so that the checks can report
 //! every problem of a file (serde stops at the first) with its line and column. Scalars are
 //! resolved like PyYAML's `safe_load` (YAML 1.1: `yes`/`no`/`on`/`off` are booleans, `<<` merges),
-//! which is what MXCP projects are written against.
+//! which is what MXCP projects are written against. Whatever PyYAML's safe loader reads loads:
+//! where saphyr is stricter, [`repair`] rewrites the text and parses again.
+
+mod repair;
+mod resolve;
 
 use std::collections::HashMap;
 
@@ -122,16 +126,37 @@ impl Node {
 /// Duplicate keys are reported through `on_duplicate` (position of the second key, its path,
 /// line of the first) and the later value wins, as in PyYAML.
 pub fn parse(text: &str, on_duplicate: &mut dyn FnMut(Pos, &str, u32)) -> Result<Option<Node>, SyntaxError> {
+    let (mut result, mut dups) = parse_strict(text);
+    if let Err(err) = &result {
+        if let Some((retried, retried_dups)) = repair::retry(text, err, parse_strict) {
+            (result, dups) = (retried, retried_dups);
+        }
+    }
+    for (pos, path, first) in &dups {
+        on_duplicate(*pos, path, *first);
+    }
+    result.map(|root| root.filter(|n| !n.is_null()))
+}
+
+/// A duplicate key: its position, path, and the line of the first one.
+type Duplicate = (Pos, String, u32);
+
+/// One pass of saphyr-parser over `text`, with the duplicates found up to where it stopped.
+fn parse_strict(text: &str) -> (Result<Option<Node>, SyntaxError>, Vec<Duplicate>) {
+    let mut dups = Vec::new();
+    let mut record = |pos, path: &str, first| dups.push((pos, path.to_string(), first));
+    let result = build(text, &mut record);
+    (result, dups)
+}
+
+fn build(text: &str, on_duplicate: &mut dyn FnMut(Pos, &str, u32)) -> Result<Option<Node>, SyntaxError> {
     let mut builder = Builder { anchors: HashMap::new(), on_duplicate, path: Vec::new() };
     let mut parser = Parser::new_from_str(text);
     let mut events = std::iter::from_fn(|| parser.next_event()).peekable();
     let mut root = None;
     let mut documents = 0;
     while let Some(item) = events.next() {
-        let (event, span) = item.map_err(|e| SyntaxError {
-            pos: Pos { line: e.marker().line() as u32, col: e.marker().col() as u32 + 1 },
-            message: e.info().to_string(),
-        })?;
+        let (event, span) = item.map_err(|e| scan_error(&e))?;
         match event {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -148,7 +173,14 @@ pub fn parse(text: &str, on_duplicate: &mut dyn FnMut(Pos, &str, u32)) -> Result
             _ => {}
         }
     }
-    Ok(root.filter(|n| !n.is_null()))
+    Ok(root)
+}
+
+fn scan_error(e: &saphyr_parser::ScanError) -> SyntaxError {
+    SyntaxError {
+        pos: Pos { line: e.marker().line() as u32, col: e.marker().col() as u32 + 1 },
+        message: e.info().to_string(),
+    }
 }
 
 fn pos_of(span: &Span) -> Pos {
@@ -171,12 +203,7 @@ impl Builder<'_> {
     {
         let (event, span) = match events.next() {
             Some(Ok(x)) => x,
-            Some(Err(e)) => {
-                return Err(SyntaxError {
-                    pos: Pos { line: e.marker().line() as u32, col: e.marker().col() as u32 + 1 },
-                    message: e.info().to_string(),
-                });
-            }
+            Some(Err(e)) => return Err(scan_error(&e)),
             None => {
                 return Err(SyntaxError { pos: Pos::default(), message: "unexpected end of input".into() });
             }
@@ -185,10 +212,11 @@ impl Builder<'_> {
         let node = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let value = if style == ScalarStyle::Plain && !forced_str {
-                    resolve_plain(&text)
-                } else {
-                    Value::Str(text.into_owned())
+                let core_tag = tag.as_ref().filter(|t| t.is_yaml_core_schema());
+                let value = match core_tag.and_then(|t| resolve::tagged(&t.suffix, &text)) {
+                    Some(v) if !forced_str => v,
+                    _ if style == ScalarStyle::Plain && !forced_str => resolve::plain(&text),
+                    _ => Value::Str(text.into_owned()),
                 };
                 let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
                 let node = Node { value, pos, quoted };
@@ -224,7 +252,7 @@ impl Builder<'_> {
                     let value = self.node(events);
                     self.path.pop();
                     let value = value?;
-                    if key.as_str() == Some("<<") {
+                    if key.as_str() == Some("<<") && !key.quoted {
                         // merge key: the mapping's own keys win over merged ones
                         let sources: Vec<Node> = match value.value {
                             Value::Seq(items) => items,
@@ -248,12 +276,7 @@ impl Builder<'_> {
                         entries.push((key, value));
                     }
                 }
-                for (k, v) in merged {
-                    let text = k.key_text();
-                    if !entries.iter().any(|(e, _)| e.key_text() == text) {
-                        entries.push((k, v));
-                    }
-                }
+                let entries = if merged.is_empty() { entries } else { merge(merged, entries) };
                 let node = Node { value: Value::Map(entries), pos, quoted: false };
                 self.remember(anchor, &node);
                 node
@@ -289,66 +312,24 @@ impl Builder<'_> {
     }
 }
 
-/// YAML 1.1 plain-scalar resolution, as PyYAML's SafeLoader does it.
-fn resolve_plain(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
-            return Value::Bool(true);
-        }
-        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false);
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        _ => {}
-    }
-    if let Some(i) = parse_int(text) {
-        return Value::Int(i);
-    }
-    if looks_like_float(text) {
-        if let Ok(f) = text.replace('_', "").parse::<f64>() {
-            return Value::Float(f);
+/// A mapping with merge keys, ordered as PyYAML orders it: the merged keys first (the first
+/// source that has a key gives it), then the mapping's own keys, whose values win.
+fn merge(merged: Vec<(Node, Node)>, own: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let mut out: Vec<(Node, Node)> = Vec::with_capacity(merged.len() + own.len());
+    let same = |a: &Node, b: &Node| a.key_text().is_some() && a.key_text() == b.key_text();
+    for (k, v) in merged {
+        if !out.iter().any(|(e, _)| same(e, &k)) {
+            out.push((k, v));
         }
     }
-    Value::Str(text.to_string())
-}
-
-fn parse_int(text: &str) -> Option<i64> {
-    let (neg, body) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let body = body.replace('_', "");
-    if body.is_empty() {
-        return None;
+    for (k, v) in own {
+        match out.iter_mut().find(|(e, _)| same(e, &k)) {
+            // the own key keeps its position, for findings about it
+            Some(slot) => *slot = (k, v),
+            None => out.push((k, v)),
+        }
     }
-    let magnitude = if let Some(hex) = body.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
-    } else if let Some(bin) = body.strip_prefix("0b") {
-        i64::from_str_radix(bin, 2).ok()?
-    } else if let Some(oct) = body.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()?
-    } else if body.len() > 1 && body.starts_with('0') {
-        i64::from_str_radix(&body[1..], 8).ok()?
-    } else if body.bytes().all(|b| b.is_ascii_digit()) {
-        body.parse::<i64>().ok()?
-    } else {
-        return None;
-    };
-    Some(if neg { -magnitude } else { magnitude })
-}
-
-fn looks_like_float(text: &str) -> bool {
-    // PyYAML 1.1 floats need a dot: `1e5` stays a string, `1.5e5` is a float.
-    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
-    t.contains('.')
-        && t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
-        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | 'e' | 'E' | '-' | '+'))
+    out
 }
 
 #[cfg(test)]
@@ -378,6 +359,27 @@ mod tests {
         assert_eq!(other.pos, Pos { line: 3, col: 3 });
         assert_eq!(other.get("x").unwrap().value, Value::Int(1));
         assert_eq!(other.get("y").unwrap().value, Value::Int(3));
+    }
+
+    #[test]
+    fn reads_what_pyyaml_reads() {
+        // a flow collection closed under its key is "invalid indentation" to saphyr alone
+        let n = p("a:\n  b: [1,\n    2\n  ]\n  c: {x: 1,\n y: 2}\n  d: \"q\"# c\n");
+        let a = n.get("a").unwrap();
+        assert_eq!(a.get("b").unwrap().as_seq().unwrap()[1].pos, Pos { line: 3, col: 5 });
+        assert_eq!(a.get("c").unwrap().get("y").unwrap().pos, Pos { line: 6, col: 5 });
+        assert_eq!(a.get("d").unwrap().as_str(), Some("q"));
+        // merged keys come first, the mapping's own values win; a quoted `<<` is a key
+        let n = p("b: &b {x: 1, y: 1}\nm: {z: 0, <<: *b, y: 2}\nq: {\"<<\": 1}\n");
+        let keys: Vec<_> =
+            n.get("m").unwrap().as_map().unwrap().iter().map(|(k, v)| (k.key_text(), v.to_json())).collect();
+        assert_eq!(keys, [("x", 1), ("y", 2), ("z", 0)].map(|(k, v)| (Some(k.to_string()), Json::from(v))));
+        assert!(n.get("q").unwrap().get("<<").is_some());
+        let n = p("a: !!int \"12\"\nb: !!str 12\n");
+        assert_eq!(
+            (n.get("a").unwrap().value.clone(), n.get("b").unwrap().value.clone()),
+            (Value::Int(12), Value::Str("12".into()))
+        );
     }
 
     #[test]

@@ -149,6 +149,20 @@ pub fn parse_user_context(arg: Option<&str>) -> Result<Option<serde_json::Value>
     Ok(Some(v))
 }
 
+/// `--request-headers` as inline JSON or `@file.json`: an object of header names and values.
+pub fn parse_request_headers(
+    arg: Option<&str>,
+) -> Result<Option<std::sync::Arc<mxcp_runtime::identity::Request>>> {
+    let Some(arg) = arg else { return Ok(None) };
+    let text = match arg.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
+        None => arg.to_string(),
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).context("--request-headers is not valid JSON")?;
+    let Some(headers) = v.as_object() else { bail!("--request-headers must be a JSON object") };
+    Ok(Some(std::sync::Arc::new(mxcp_runtime::identity::Request::from_json(headers))))
+}
+
 /// Runs `f`, printing its error in the command's output style; `Ok(code)` either way.
 pub fn envelope(
     json: bool,

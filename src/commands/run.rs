@@ -2,12 +2,15 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::Result;
 use mxcp_runtime::endpoint::EndpointKind;
 use mxcp_runtime::exec::{CallOptions, Runtime};
+use mxcp_runtime::identity::Identity;
 
 use crate::cli::RunArgs;
-use crate::commands::{envelope, load_project, parse_params, parse_user_context};
+use crate::commands::{envelope, load_project, parse_params, parse_request_headers, parse_user_context};
 use crate::output;
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
@@ -22,8 +25,9 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         || {
             let params = parse_params(&args.params)?;
             let opts = CallOptions {
-                user_context: parse_user_context(args.user_context.as_deref())?,
-                user_provider: "cli",
+                identity: parse_user_context(args.user_context.as_deref())?
+                    .and_then(|u| u.as_object().map(|u| Arc::new(Identity::from_user_context(u, "cli")))),
+                request: parse_request_headers(args.request_headers.as_deref())?,
                 skip_output_validation: args.skip_output_validation,
                 cancel: None,
                 events: None,

@@ -14,7 +14,7 @@ use crate::commands::load_project;
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // stdout is the protocol channel on stdio: every message here goes to stderr
-    let project = match load_project(&args.project, args.readonly, false) {
+    let project = match load_project(&args.project, args.readonly, args.json_output) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -30,6 +30,25 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if !failed.is_empty() {
         let mut diags: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
         diagnostics::sort(&mut diags);
+        if args.json_output && !args.ignore_errors {
+            // the reference's start-up failure report, on stdout even for stdio (no protocol yet)
+            let project = &runtime.project;
+            let failed_endpoints: Vec<_> = project
+                .files
+                .iter()
+                .filter(|f| failed.contains(&f.rel))
+                .map(|f| {
+                    let errors: Vec<&str> = diags.iter().filter(|d| project.owns(f, d)).map(|d| d.message.as_str()).collect();
+                    serde_json::json!({"path": f.path.display().to_string(), "error": errors.join("\n")})
+                })
+                .collect();
+            crate::output::print_json(&serde_json::json!({
+                "status": "error",
+                "message": format!("Found {} endpoint(s) with errors", failed.len()),
+                "failed_endpoints": failed_endpoints,
+            }));
+            return Ok(ExitCode::FAILURE);
+        }
         eprintln!("{}", findings.render_some(&diags));
         if !args.ignore_errors {
             eprintln!("error: {} endpoint file(s) have errors; fix them or start with --ignore-errors", failed.len());

@@ -8,7 +8,7 @@ use mxcp_runtime::exec::Runtime;
 use mxcp_runtime::testing::{self, EndpointEntry, EndpointReport, Status, SuiteReport};
 
 use crate::cli::TestArgs;
-use crate::commands::{load_project, parse_user_context, report_error};
+use crate::commands::{load_project, parse_request_headers, parse_user_context, report_error};
 use crate::output;
 
 pub fn run(args: TestArgs) -> Result<ExitCode> {
@@ -16,7 +16,9 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let user = match parse_user_context(args.user_context.as_deref()) {
+    let parsed = parse_user_context(args.user_context.as_deref())
+        .and_then(|u| Ok((u, parse_request_headers(args.request_headers.as_deref())?)));
+    let (user, request) = match parsed {
         Ok(u) => u,
         Err(e) => {
             report_error(args.json_output, &format!("{e:#}"), None);
@@ -32,7 +34,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             report_error(args.json_output, &format!("{} '{name}' not found", kind.as_str()), None);
             return Ok(ExitCode::FAILURE);
         };
-        let report = testing::run_endpoint(&runtime, e, user.as_ref());
+        let report = testing::run_endpoint(&runtime, e, user.as_ref(), request.as_ref());
         let ok = report.status == Status::Ok;
         if args.json_output {
             output::ok(serde_json::to_value(&report)?);
@@ -49,7 +51,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         match &file.endpoint {
             Some(e) if !e.enabled => continue,
             Some(e) if errors.is_empty() => {
-                let report = testing::run_endpoint(&runtime, e, user.as_ref());
+                let report = testing::run_endpoint(&runtime, e, user.as_ref(), request.as_ref());
                 entries.push(EndpointEntry {
                     endpoint: e.id(),
                     path: file.rel.display().to_string(),

@@ -36,6 +36,11 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
     let owns = |f: &EndpointFile, d: &Diagnostic| project.owns(f, d);
     let mut diags: Vec<Diagnostic> =
         findings.diagnostics.iter().filter(|d| only.is_none() || files.iter().any(|f| owns(f, d))).cloned().collect();
+    if args.strict {
+        for d in diags.iter_mut().filter(|d| d.severity == Severity::Warning) {
+            d.severity = Severity::Error;
+        }
+    }
     diagnostics::sort(&mut diags);
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();

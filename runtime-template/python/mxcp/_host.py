@@ -16,6 +16,9 @@ import _mxcp_native as _native
 
 hooks = {"init": [], "shutdown": []}
 plugins = {}
+plugin_shutdown_hooks = []  # functions decorated with mxcp.plugins.on_shutdown
+# what Rust passes as the function name of a resource (see python::ENTRY_POINT)
+ENTRY_POINT = "<main>"
 _call = contextvars.ContextVar("mxcp_call", default=None)
 _modules = {}
 _python_dir = None
@@ -89,46 +92,32 @@ def load_all():
 
 
 def load_plugins(defs):
-    """`defs`: [(name, module, config dict)]. Instantiates each `module.MXCPPlugin` and returns
-    its UDFs as (sql name, method, parameter type names, return type name)."""
+    """`defs`: [(name, module, config dict)]. Instantiates each `module.MXCPPlugin` (errors
+    worded as the reference words them) and returns its UDFs as (sql name, function,
+    parameter type names, return type name)."""
     if not defs:
         return []
-    import inspect
-
     from mxcp.plugins import MXCPBasePlugin
 
     udfs = []
     for name, module_name, cfg in defs:
-        module = importlib.import_module(module_name)
-        cls = getattr(module, "MXCPPlugin", None)
-        if cls is None or not (isinstance(cls, type) and issubclass(cls, MXCPBasePlugin)):
-            raise TypeError(f"plugin '{name}': module '{module_name}' has no MXCPPlugin class "
-                            "derived from mxcp.plugins.MXCPBasePlugin")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:  # other exceptions of the module's code keep their own message
+            raise ImportError(f"Failed to import plugin module {module_name}: {e}") from e
+        try:
+            cls = module.MXCPPlugin
+            if not (isinstance(cls, type) and issubclass(cls, MXCPBasePlugin)):
+                raise TypeError(f"Plugin class in {module_name} must inherit from MXCPBasePlugin")
+        except (AttributeError, TypeError) as e:
+            raise TypeError(f"Module {module_name} must contain an MXCPPlugin class: {e}") from None
+        # one positional argument: plugins written as `__init__(self, config)` work too
         instance = cls(cfg)
         plugins[name] = instance
-        for method in instance.udfs():
-            hints = _hints(method)
-            params = [p for p in inspect.signature(method).parameters.values()]
-            arg_types = []
-            for p in params:
-                if p.name not in hints:
-                    raise TypeError(f"plugin '{name}': @udf {method.__name__} needs a type hint on '{p.name}'")
-                arg_types.append(_type_name(hints[p.name]))
-            if "return" not in hints:
-                raise TypeError(f"plugin '{name}': @udf {method.__name__} needs a return type hint")
-            return_type = _type_name(hints["return"])
-            udfs.append((f"{method.__name__}_{name}", _udf_adapter(method, arg_types, return_type), arg_types,
-                         return_type))
+        for u in instance.udfs():
+            args, ret = list(u["args"]), u["return_type"]
+            udfs.append((f"{u['name']}_{name}", _udf_adapter(u["method"], args, ret), args, ret))
     return udfs
-
-
-def _hints(func):
-    import typing
-
-    try:
-        return typing.get_type_hints(func)
-    except Exception:  # noqa: BLE001
-        return dict(getattr(func, "__annotations__", {}))
 
 
 def _udf_adapter(method, arg_types, return_type):
@@ -154,25 +143,6 @@ def _udf_adapter(method, arg_types, return_type):
     return call
 
 
-def _type_name(t):
-    import datetime
-    import decimal
-    import typing
-
-    origin = typing.get_origin(t)
-    if origin is typing.Union:
-        args = [a for a in typing.get_args(t) if a is not type(None)]
-        return _type_name(args[0]) if len(args) == 1 else "VARCHAR"
-
-    # datetime before date: a datetime is a date too
-    table = {str: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN", bytes: "BLOB",
-             decimal.Decimal: "DOUBLE", datetime.datetime: "TIMESTAMP", datetime.date: "DATE",
-             datetime.time: "TIME"}
-    if t in table:
-        return table[t]
-    raise TypeError(f"unsupported UDF type {t!r}")
-
-
 def run_hooks(kind):
     for func in list(hooks[kind]):
         try:
@@ -186,10 +156,17 @@ def run_hooks(kind):
 def shutdown():
     run_hooks("shutdown")
     for name, p in list(plugins.items()):
+        marked = [m for m in dir(type(p)) if getattr(getattr(type(p), m, None), "_mxcp_on_shutdown", False)]
+        for func in [p.shutdown] + [getattr(p, m) for m in marked]:
+            try:
+                func()
+            except BaseException as e:  # noqa: BLE001
+                _warn(f"plugin {name} shutdown failed: {e}")
+    for func in plugin_shutdown_hooks:
         try:
-            p.shutdown()
+            func()
         except BaseException as e:  # noqa: BLE001
-            _warn(f"plugin {name} shutdown failed: {e}")
+            _warn(f"plugin shutdown hook {getattr(func, '__qualname__', func)} failed: {e}")
 
 
 def reload(payload_func, description):
@@ -227,11 +204,28 @@ def module_for(path):
     return mod
 
 
+def entry_point(mod, path, shown_path):
+    """A resource's function, resolved as the reference resolves it: `main`, else the one named
+    like the file, else the first public callable in dir() order (the first two are called
+    whatever they are)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    for name in ("main", stem):
+        if hasattr(mod, name):
+            return getattr(mod, name)
+    for name in dir(mod):
+        if not name.startswith("_") and callable(getattr(mod, name)):
+            return getattr(mod, name)
+    raise LookupError(f"No callable function found in {shown_path}")
+
+
 def call(path, func_name, kwargs, ctx, shown_path):
     mod = module_for(path)
-    func = getattr(mod, func_name, None)
-    if func is None or not callable(func):
-        raise LookupError(f"Function '{func_name}' not found in {shown_path}")
+    if func_name == ENTRY_POINT:
+        func = entry_point(mod, path, shown_path)
+    else:
+        func = getattr(mod, func_name, None)
+        if func is None or not callable(func):
+            raise LookupError(f"Function '{func_name}' not found in {shown_path}")
     # an async function returns its coroutine here; it runs on the event loop below
     token = _call.set(ctx)
     try:
@@ -360,104 +354,3 @@ def plain(obj):
     if hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, dict)):
         return list(obj)
     return str(obj)
-
-
-
-# ---- checks (validate): the source is parsed, never run --------------------------------------
-
-_COMPATIBLE = {
-    "string": {"str"},
-    "integer": {"int"},
-    "number": {"float", "int", "Decimal"},
-    "boolean": {"bool"},
-    "array": {"list", "List", "Sequence", "tuple", "Tuple", "Iterable"},
-    "object": {"dict", "Dict", "Mapping", "MutableMapping"},
-}
-_FORMATS = {"date": {"date", "str"}, "date-time": {"datetime", "str"}, "time": {"time", "str"}}
-_NEUTRAL = {"Any", "object", "Optional", "Union"}
-
-
-def check(path, func_name, params, shown_path):
-    """Findings for an endpoint function: [(where, line, col, message)], where is "python" (at
-    line/col of the source) or "yaml:<param name or ''>" (at the YAML declaration)."""
-    import ast
-
-    try:
-        with open(path, "rb") as f:
-            source = f.read()
-    except OSError as e:
-        return [("yaml:", 0, 0, f"Python source file not found: {shown_path} ({e.strerror})")]
-    try:
-        tree = ast.parse(source, filename=shown_path)
-    except SyntaxError as e:
-        return [("python", e.lineno or 1, e.offset or 1, f"syntax error: {e.msg}")]
-    func = None
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == func_name:
-            func = node
-    if func is None:
-        return [("yaml:", 0, 0, f"Function '{func_name}' not found in {shown_path}")]
-    findings = []
-    a = func.args
-    positional = a.posonlyargs + a.args
-    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
-    fparams = {}
-    for arg, default in zip(positional, defaults):
-        fparams[arg.arg] = (arg, default is not None, arg in a.posonlyargs)
-    for arg, default in zip(a.kwonlyargs, a.kw_defaults):
-        fparams[arg.arg] = (arg, default is not None, False)
-    declared = {name: (ty, fmt, has_default) for name, ty, fmt, has_default in params}
-    for name, (ty, fmt, _) in declared.items():
-        if name not in fparams:
-            if a.kwarg is None:
-                findings.append((f"yaml:{name}", 0, 0,
-                                 f"parameter '{name}' is declared, but function '{func_name}' in {shown_path} "
-                                 f"(line {func.lineno}) has no parameter '{name}'"))
-            continue
-        arg, _, posonly = fparams[name]
-        if posonly:
-            findings.append(("python", arg.lineno, arg.col_offset + 1,
-                             f"parameter '{name}' of '{func_name}' is positional-only, but mxcp passes arguments by name"))
-        if arg.annotation is not None:
-            names = _annotation_names(arg.annotation)
-            allowed = _FORMATS.get(fmt, set()) | _COMPATIBLE.get(ty, set())
-            if names and not names & (_NEUTRAL | allowed):
-                shown = ast.unparse(arg.annotation)
-                want = f"{ty} (format {fmt})" if fmt else ty
-                findings.append(("python", arg.annotation.lineno, arg.annotation.col_offset + 1,
-                                 f"parameter '{name}' is annotated '{shown}', but the endpoint declares it as {want}"))
-    for name, (arg, has_default, _) in fparams.items():
-        if name not in declared and not has_default:
-            findings.append(("python", arg.lineno, arg.col_offset + 1,
-                             f"function '{func_name}' requires parameter '{name}', which the endpoint does not declare"))
-    return findings
-
-
-def _annotation_names(node):
-    """The outer type names an annotation mentions (`Optional[int]` -> {"Optional", "int"};
-    `int | None` -> {"int"}); an empty set means "cannot tell" (no finding)."""
-    import ast
-
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        try:
-            node = ast.parse(node.value, mode="eval").body
-        except SyntaxError:
-            return set()
-    if isinstance(node, ast.Name):
-        return {node.id}
-    if isinstance(node, ast.Attribute):
-        return {node.attr}
-    if isinstance(node, ast.Subscript):
-        outer = _annotation_names(node.value)
-        if outer & {"Optional", "Union", "Annotated"}:
-            inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-            if outer & {"Annotated"}:
-                inner = inner[:1]
-            names = set()
-            for n in inner:
-                names |= _annotation_names(n)
-            return names - {"None"}
-        return outer
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
-        return (_annotation_names(node.left) | _annotation_names(node.right)) - {"None"}
-    return set()

@@ -3,9 +3,11 @@
 //!
 //! Choices: integers of every width and DECIMALs are exact JSON numbers; DOUBLE NaN/Inf become
 //! null; DATE is `YYYY-MM-DD`, TIME `HH:MM:SS[.ffffff]`, TIMESTAMP ISO 8601 and TIMESTAMPTZ with
-//! `+00:00`; INTERVAL an ISO 8601 duration keeping months apart from days (`P1M3DT4H`); UUID the
-//! usual text; BLOB the text when the bytes are valid UTF-8, else base64; ENUM its label; JSON
-//! columns are embedded as JSON; MAP becomes an object with its keys as text; NULL is null.
+//! `+00:00`; INTERVAL the duration text the reference gives (pandas' `Timedelta.isoformat()`, a
+//! month counted as 30 days: `P33DT4H0M0S`); UUID the usual text; BLOB the text when the bytes
+//! are valid UTF-8, else base64; ENUM its label; JSON columns their JSON text, as in the
+//! reference (the executor embeds them where the return type declares an object or array);
+//! MAP becomes an object with its keys as text; NULL is null.
 
 use std::io::Write as _;
 
@@ -130,12 +132,9 @@ fn cell<'a>(array: &'a dyn Array, ty: &SqlType) -> Cell<'a> {
             let scale = *scale;
             cells!(array.as_primitive::<Decimal256Type>(), |v, out| decimal(&v.to_string(), scale, out))
         }
-        DataType::Utf8 => strings(array.as_string::<i32>(), ty),
-        DataType::LargeUtf8 => strings(array.as_string::<i64>(), ty),
-        DataType::Utf8View => {
-            let json = *ty == SqlType::Json;
-            cells!(array.as_string_view(), |v, out| json_or_string(v, json, out))
-        }
+        DataType::Utf8 => strings(array.as_string::<i32>()),
+        DataType::LargeUtf8 => strings(array.as_string::<i64>()),
+        DataType::Utf8View => cells!(array.as_string_view(), |v, out| string(v, out)),
         DataType::Binary => cells!(array.as_binary::<i32>(), |v, out| blob(v, out)),
         DataType::LargeBinary => cells!(array.as_binary::<i64>(), |v, out| blob(v, out)),
         DataType::BinaryView => cells!(array.as_binary_view(), |v, out| blob(v, out)),
@@ -333,19 +332,8 @@ fn cell<'a>(array: &'a dyn Array, ty: &SqlType) -> Cell<'a> {
 
 fn strings<'a, O: duckdb::arrow::array::OffsetSizeTrait>(
     a: &'a duckdb::arrow::array::GenericStringArray<O>,
-    ty: &SqlType,
 ) -> Cell<'a> {
-    let json = *ty == SqlType::Json;
-    cells!(a, |v, out| json_or_string(v, json, out))
-}
-
-/// A JSON-typed column is embedded as JSON when it parses, else kept as a string.
-fn json_or_string(s: &str, json: bool, out: &mut Vec<u8>) {
-    if json && serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok() {
-        out.extend_from_slice(s.trim().as_bytes());
-    } else {
-        string(s, out);
-    }
+    cells!(a, |v, out| string(v, out))
 }
 
 fn list<'a>(
@@ -511,46 +499,16 @@ fn timestamp(nanos: i128, utc: bool, out: &mut Vec<u8>) {
     }
 }
 
-/// ISO 8601 duration; months and days stay apart from the clock part (`P1M3DT4H`).
+/// The reference's duration text (pandas' `Timedelta.isoformat()`): months as 30 days, whole
+/// days floored (so they carry the sign), then hours, minutes and seconds, always all present.
 fn interval(months: i64, days: i64, nanos: i64) -> String {
-    let mut s = String::from("P");
-    let (years, months) = (months / 12, months % 12);
-    if years != 0 {
-        s += &format!("{years}Y");
-    }
-    if months != 0 {
-        s += &format!("{months}M");
-    }
-    if days != 0 {
-        s += &format!("{days}D");
-    }
-    if nanos != 0 {
-        s.push('T');
-        let sign = if nanos < 0 { "-" } else { "" };
-        let abs = nanos.unsigned_abs();
-        let hours = abs / 3_600_000_000_000;
-        let minutes = abs / 60_000_000_000 % 60;
-        let secs = abs / 1_000_000_000 % 60;
-        let micros = abs % 1_000_000_000 / 1_000;
-        if hours != 0 {
-            s += &format!("{sign}{hours}H");
-        }
-        if minutes != 0 {
-            s += &format!("{sign}{minutes}M");
-        }
-        if secs != 0 || micros != 0 {
-            if micros != 0 {
-                let frac = format!("{micros:06}");
-                s += &format!("{sign}{secs}.{}S", frac.trim_end_matches('0'));
-            } else {
-                s += &format!("{sign}{secs}S");
-            }
-        }
-    }
-    if s == "P" {
-        s = "PT0S".into();
-    }
-    s
+    const DAY: i128 = 86_400_000_000_000;
+    let total = (months as i128 * 30 + days as i128) * DAY + nanos as i128;
+    let (days, rest) = (total.div_euclid(DAY), total.rem_euclid(DAY));
+    let (hours, minutes) = (rest / 3_600_000_000_000, rest / 60_000_000_000 % 60);
+    let (secs, frac) = (rest / 1_000_000_000 % 60, rest % 1_000_000_000);
+    let frac = if frac == 0 { String::new() } else { format!(".{frac:09}").trim_end_matches('0').to_string() };
+    format!("P{days}DT{hours}H{minutes}M{secs}{frac}S")
 }
 
 #[cfg(test)]
@@ -566,9 +524,14 @@ mod tests {
     }
 
     #[test]
-    fn intervals_keep_months_apart() {
-        assert_eq!(interval(14, 3, 4 * 3_600_000_000_000 + 500_000_000), "P1Y2M3DT4H0.5S");
-        assert_eq!(interval(0, 0, 0), "PT0S");
-        assert_eq!(interval(1, 0, 0), "P1M");
+    fn intervals_like_the_reference() {
+        const H: i64 = 3_600_000_000_000;
+        assert_eq!(interval(0, 0, H + 30 * 60_000_000_000), "P0DT1H30M0S");
+        assert_eq!(interval(1, 3, 4 * H), "P33DT4H0M0S");
+        assert_eq!(interval(24, 0, 0), "P720DT0H0M0S");
+        assert_eq!(interval(0, -1, 2 * H), "P-1DT2H0M0S");
+        assert_eq!(interval(0, 0, 1_500_000_000), "P0DT0H0M1.5S");
+        assert_eq!(interval(0, 0, -1_000), "P-1DT23H59M59.999999S");
+        assert_eq!(interval(0, 0, 0), "P0DT0H0M0S");
     }
 }

@@ -3,6 +3,7 @@
 
 mod convert;
 mod raw;
+mod session;
 mod sql_type;
 mod typed_sql;
 mod udf;
@@ -14,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use serde_json::{Map, Value as Json};
 
 pub use raw::Description;
+pub use session::SqlSession;
 pub use sql_type::SqlType;
 pub use typed_sql::{declared_sql_type, typed_sql};
 
@@ -122,6 +124,7 @@ impl Database {
         ];
         let raw = raw::RawDb::open(&opts.path.to_string_lossy(), &settings)
             .map_err(|message| DbError::Open { path: opts.path.display().to_string(), message })?;
+        session::register(raw.raw_connect().map_err(DbError::Sql)?.0).map_err(DbError::Sql)?;
         let first = raw.connect()?;
         let mut warnings = Vec::new();
         for ext in &opts.extensions {
@@ -148,12 +151,9 @@ impl Database {
                 Err(e) => warnings.push(e),
             }
         }
-        let mut conns = vec![first];
+        let mut conns = vec![pooled(first)?];
         for _ in 1..opts.pool_size.max(1) {
-            conns.push(raw.connect()?);
-        }
-        for c in &conns {
-            c.set_prepared_statement_cache_capacity(256);
+            conns.push(pooled(raw.connect()?)?);
         }
         Ok(Database {
             pool: Pool { free: Mutex::new(conns), available: Condvar::new() },
@@ -183,7 +183,7 @@ impl Database {
         args: &Map<String, Json>,
         types: &dyn Fn(&str) -> Option<&'t TypeDef>,
     ) -> Result<JsonRows, DbError> {
-        self.query_json_cancellable(sql, args, types, None)
+        self.query_json_cancellable(sql, args, types, None, None)
     }
 
     /// [`Database::query_json`] that `cancel` can stop from another thread.
@@ -193,14 +193,16 @@ impl Database {
         args: &Map<String, Json>,
         types: &dyn Fn(&str) -> Option<&'t TypeDef>,
         cancel: Option<&Cancel>,
+        session: Option<&Arc<SqlSession>>,
     ) -> Result<JsonRows, DbError> {
         let conn = self.pool.take();
         if let Some(c) = cancel {
             if !c.arm(conn.0.interrupt_handle()) {
-                self.pool.give(conn.0);
+                self.pool.give(conn);
                 return Err(DbError::Sql("cancelled".into()));
             }
         }
+        let _session = session.map(|s| session::enter(conn.1, s.clone()));
         // A panic inside the duckdb crate must not lose the pooled connection or the caller's
         // thread: the connection is discarded and replaced.
         let outcome =
@@ -210,11 +212,11 @@ impl Database {
         }
         match outcome {
             Ok(result) => {
-                self.pool.give(conn.0);
+                self.pool.give(conn);
                 result
             }
             Err(panic) => {
-                if let Ok(fresh) = self.raw.connect() {
+                if let Ok(fresh) = self.raw.connect().map_err(DbError::from).and_then(pooled) {
                     self.pool.give(fresh);
                 }
                 let what = panic
@@ -244,7 +246,7 @@ impl Database {
     pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         let conn = self.pool.take();
         let r = conn.0.execute_batch(sql).map_err(DbError::from);
-        self.pool.give(conn.0);
+        self.pool.give(conn);
         r
     }
 
@@ -351,8 +353,14 @@ fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
         }
         Json::Object(m) => {
             let props = def.and_then(|d| d.properties.as_ref());
-            let fields: Vec<(String, Value)> =
+            let mut fields: Vec<(String, Value)> =
                 m.iter().map(|(k, x)| (k.clone(), to_duck_value(x, props.and_then(|p| p.get(k))))).collect();
+            // every declared property is a field, NULL when absent (the SQL may read it)
+            for name in props.into_iter().flat_map(|p| p.keys()) {
+                if !m.contains_key(name) {
+                    fields.push((name.clone(), Value::Null));
+                }
+            }
             Value::Struct(duckdb::types::OrderedMap::from(fields))
         }
     }
@@ -479,23 +487,31 @@ impl Cancel {
 }
 
 struct Pool {
-    free: Mutex<Vec<duckdb::Connection>>,
+    free: Mutex<Vec<Taken>>,
     available: Condvar,
 }
 
-struct Taken(duckdb::Connection);
+/// A pooled connection and its DuckDB connection id (what the session functions key on).
+struct Taken(duckdb::Connection, u64);
+
+/// A new connection made ready for the pool.
+fn pooled(c: duckdb::Connection) -> Result<Taken, DbError> {
+    c.set_prepared_statement_cache_capacity(256);
+    let id: u64 = c.query_row(session::CONNECTION_ID_SQL, [], |r| r.get(0))?;
+    Ok(Taken(c, id))
+}
 
 impl Pool {
     fn take(&self) -> Taken {
         let mut free = self.free.lock().expect("pool lock");
         loop {
             if let Some(c) = free.pop() {
-                return Taken(c);
+                return c;
             }
             free = self.available.wait(free).expect("pool lock");
         }
     }
-    fn give(&self, c: duckdb::Connection) {
+    fn give(&self, c: Taken) {
         self.free.lock().expect("pool lock").push(c);
         self.available.notify_one();
     }

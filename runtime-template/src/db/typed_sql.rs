@@ -6,16 +6,27 @@
 use crate::endpoint::{DataType, Endpoint, TypeDef};
 
 /// The DuckDB type a declared parameter binds as (`None`: leave the placeholder alone).
-pub fn declared_sql_type(def: &TypeDef) -> Option<&'static str> {
+/// An object with declared properties is a STRUCT of all of them, so a property that is
+/// absent or null in the call still has its declared type (DuckDB casts STRUCTs by field
+/// name, filling absent fields with NULL).
+pub fn declared_sql_type(def: &TypeDef) -> Option<String> {
     use crate::endpoint::Format;
     Some(match (def.ty, def.format) {
-        (DataType::String, Some(Format::Date)) => "DATE",
-        (DataType::String, Some(Format::DateTime | Format::Timestamp)) => "TIMESTAMP",
-        (DataType::String, _) => "VARCHAR",
-        (DataType::Integer, _) => "BIGINT",
-        (DataType::Number, _) => "DOUBLE",
-        (DataType::Boolean, _) => "BOOLEAN",
-        _ => return None,
+        (DataType::String, Some(Format::Date)) => "DATE".into(),
+        (DataType::String, Some(Format::DateTime | Format::Timestamp)) => "TIMESTAMP".into(),
+        (DataType::String, _) => "VARCHAR".into(),
+        (DataType::Integer, _) => "BIGINT".into(),
+        (DataType::Number, _) => "DOUBLE".into(),
+        (DataType::Boolean, _) => "BOOLEAN".into(),
+        (DataType::Array, _) => format!("{}[]", declared_sql_type(def.items.as_deref()?)?),
+        (DataType::Object, _) => {
+            let props = def.properties.as_ref().filter(|p| !p.is_empty())?;
+            let fields: Option<Vec<String>> = props
+                .iter()
+                .map(|(name, prop)| Some(format!("\"{}\" {}", name.replace('"', "\"\""), declared_sql_type(prop)?)))
+                .collect();
+            format!("STRUCT({})", fields?.join(", "))
+        }
     })
 }
 

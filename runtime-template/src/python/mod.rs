@@ -25,6 +25,10 @@ static STDLIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stdlib.tar.zst"
 /// sha256 of the embedded standard library archive (its cache key).
 pub const STDLIB_SHA256: &str = env!("MXCP_STDLIB_SHA256");
 pub const PYTHON_VERSION: &str = "3.11";
+/// The function name that makes a call resolve the module's entry point as the reference does
+/// for resources: `main`, else the function named like the file, else the first public
+/// callable in `dir()` order. Not a Python identifier; `_host.ENTRY_POINT` is the same string.
+pub const ENTRY_POINT: &str = "<main>";
 
 /// The standard library's directory in the cache, extracted on first use. A cache on a
 /// noexec mount is refused here at every start, not only at extraction: its extension modules
@@ -290,10 +294,13 @@ pub struct SourceFinding {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// The call still works (an annotation that disagrees): reported as a warning.
+    pub warning: bool,
 }
 
-/// Checks that `func` exists in the source at `path` and that its signature matches the
-/// declared parameters (names, required ones, annotations).
+/// Checks that `func` exists in the source at `path` (for [`ENTRY_POINT`]: the function the
+/// call will resolve) and that its signature matches the declared parameters (names, required
+/// ones, annotations).
 pub fn check_function(
     path: &Path,
     func: &str,
@@ -303,7 +310,7 @@ pub fn check_function(
     interpreter()?;
     Python::attach(|py| {
         let run = || -> PyResult<Vec<SourceFinding>> {
-            let host = py.import("mxcp._host")?;
+            let host = py.import("mxcp._check")?;
             let specs = PyList::empty(py);
             for p in params {
                 let fmt = p.def.format.map(|f| f.as_str());
@@ -312,9 +319,10 @@ pub fn check_function(
             let found = host.call_method1("check", (path.to_string_lossy().as_ref(), func, specs, shown_path))?;
             let mut out = Vec::new();
             for item in found.try_iter()? {
-                let (place, line, column, message): (String, usize, usize, String) = item?.extract()?;
+                let (place, line, column, message, severity): (String, usize, usize, String, String) =
+                    item?.extract()?;
                 let yaml_param = place.strip_prefix("yaml:").map(str::to_string);
-                out.push(SourceFinding { yaml_param, line, column, message });
+                out.push(SourceFinding { yaml_param, line, column, message, warning: severity == "warning" });
             }
             Ok(out)
         };

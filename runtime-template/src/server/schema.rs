@@ -203,12 +203,38 @@ pub fn tool_content(result: &Json, ret: Option<&TypeDef>) -> (Vec<String>, Optio
             Json::Array(items) => (items.iter().map(text).collect(), None),
             other => (vec![text(other)], None),
         },
-        Some(DataType::Object) => (vec![text(result)], Some(result.clone())),
+        Some(DataType::Object) => (vec![text(result)], Some(with_declared_properties(result, ret))),
         Some(DataType::Array) => {
             let items = result.as_array().map(|a| a.iter().map(text).collect()).unwrap_or_else(|| vec![text(result)]);
-            (items, Some(json!({ "result": result })))
+            (items, Some(json!({ "result": with_declared_properties(result, ret) })))
         }
         Some(_) => (vec![text(result)], Some(json!({ "result": result }))),
+    }
+}
+
+/// The structured content carries every property the output schema declares, `null` where
+/// the result has none (a field a policy filtered out), as the reference's does; undeclared
+/// properties stay.
+fn with_declared_properties(value: &Json, def: Option<&TypeDef>) -> Json {
+    let Some(def) = def else { return value.clone() };
+    match (def.ty, value) {
+        (DataType::Object, Json::Object(m)) => {
+            let Some(props) = &def.properties else { return value.clone() };
+            let mut out = serde_json::Map::with_capacity(m.len().max(props.len()));
+            for (name, prop) in props {
+                out.insert(name.clone(), m.get(name).map_or(Json::Null, |v| with_declared_properties(v, Some(prop))));
+            }
+            for (k, v) in m {
+                if !props.contains_key(k) {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            Json::Object(out)
+        }
+        (DataType::Array, Json::Array(items)) => {
+            Json::Array(items.iter().map(|v| with_declared_properties(v, def.items.as_deref())).collect())
+        }
+        _ => value.clone(),
     }
 }
 
@@ -239,5 +265,16 @@ mod tests {
         assert_eq!(tool_content(&json!([]), Some(&arr)), (vec![], Some(json!({"result": []}))));
         let (texts, structured) = tool_content(&json!([{"a": 1}]), None);
         assert_eq!((texts, structured), (vec!["{\n  \"a\": 1\n}".to_string()], None));
+    }
+
+    #[test]
+    fn structured_content_has_every_declared_property() {
+        let mut inner = TypeDef::new(DataType::Object);
+        inner.properties = Some([("x".to_string(), TypeDef::new(DataType::Integer)), ("y".into(), TypeDef::new(DataType::Integer))].into_iter().collect());
+        let mut obj = TypeDef::new(DataType::Object);
+        obj.properties = Some([("a".to_string(), TypeDef::new(DataType::Integer)), ("b".into(), TypeDef::new(DataType::String)), ("c".into(), inner)].into_iter().collect());
+        let (texts, structured) = tool_content(&json!({"a": 1, "c": {"x": 1}, "extra": 5}), Some(&obj));
+        assert_eq!(structured, Some(json!({"a": 1, "b": null, "c": {"x": 1, "y": null}, "extra": 5})));
+        assert_eq!(texts, vec!["{\n  \"a\": 1,\n  \"c\": {\n    \"x\": 1\n  },\n  \"extra\": 5\n}".to_string()]);
     }
 }

@@ -5,9 +5,9 @@ from mxcp.plugins import MXCPBasePlugin, udf
 
 
 class MXCPPlugin(MXCPBasePlugin):
-    def __init__(self, config):
-        super().__init__(config)
-        self.shift = int(self.config.get("rotation", "1"))
+    def __init__(self, config, user_context=None):
+        super().__init__(config, user_context)
+        self.shift = int(config.get("rotation", "1"))
 
     @udf
     def rot(self, text: str) -> str:
