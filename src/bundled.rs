@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use mxcp_runtime::payload::{MANIFEST, PROJECT_DIR, Payload};
+use mxcp_runtime::bundle::payload::{MANIFEST, PROJECT_DIR, Payload};
 
 use crate::cli::{ServerCli, ServerCommand};
 use crate::commands::{self, BundledProject};
@@ -33,7 +33,7 @@ fn manifest(app: &Path) -> serde_json::Value {
 }
 
 fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
-    let cache = mxcp_runtime::cache::root()?;
+    let cache = mxcp_runtime::bundle::cache::root()?;
     if args.len() == 1 {
         args.push("serve".into()); // `./my-server` serves
     }
@@ -78,7 +78,7 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
 
 /// site-packages of the dependencies packed with the project.
 pub fn payload_dependencies(app: &Path) -> Vec<PathBuf> {
-    mxcp_runtime::exec::dependency_dirs(&app.join(PROJECT_DIR))
+    mxcp_runtime::exec::executor::dependency_dirs(&app.join(PROJECT_DIR))
 }
 
 /// `MXCP_DATA_DIR`, else `$XDG_DATA_HOME/mxcp/<project>`, else `~/.local/share/mxcp/<project>`,
@@ -103,7 +103,7 @@ fn materialize(payload: &Payload, dir: &Path) -> anyhow::Result<ExitCode> {
     let stdlib = mxcp_runtime::python::stdlib_home(&dir)?;
     let app = payload.extract(&dir).map_err(anyhow::Error::msg)?;
     let exe = mxcp_runtime::this_executable()?;
-    let link = mxcp_runtime::cache::python_link(&dir, &exe, "python3");
+    let link = mxcp_runtime::bundle::cache::python_link(&dir, &exe, "python3");
     eprintln!("materialized into {}:\n  {}\n  {}", dir.display(), stdlib.display(), app.display());
     if link.is_none() {
         eprintln!("warning: could not create the python3 link for subprocesses in {}", dir.display());

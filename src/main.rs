@@ -23,10 +23,10 @@ fn main() -> ExitCode {
     // subprocess and multiprocessing re-enter here) or as `mxcp python ARGS...`
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // a built server carries its project in a payload after the executable
-    let built = mxcp_runtime::payload::is_built();
+    let built = mxcp_runtime::bundle::payload::is_built();
     let payload = match mxcp_runtime::this_executable()
         .map_err(|e| e.to_string())
-        .and_then(|exe| mxcp_runtime::payload::find(&exe, built).map_err(|e| e.to_string()))
+        .and_then(|exe| mxcp_runtime::bundle::payload::find(&exe, built).map_err(|e| e.to_string()))
     {
         Ok(p) => p,
         Err(e) => {
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     if argv0_is_python {
         if let Some(p) = &payload {
             // a subprocess of the server's Python: the payload's dependencies are importable
-            let extra = mxcp_runtime::cache::root()
+            let extra = mxcp_runtime::bundle::cache::root()
                 .ok()
                 .and_then(|root| p.extract(&root).ok())
                 .map(|app| bundled::payload_dependencies(&app))

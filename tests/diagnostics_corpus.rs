@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 
 use mxcp_runtime::diagnostics;
-use mxcp_runtime::project::{LoadOptions, Project};
+use mxcp_runtime::load::project::{LoadOptions, Project};
 
 fn findings_of(fixture: &Path) -> (Vec<String>, Vec<String>, String) {
     let text = std::fs::read_to_string(fixture).expect("fixture");

@@ -5,9 +5,9 @@ mod common;
 
 use std::path::Path;
 
-use mxcp_runtime::checks;
-use mxcp_runtime::endpoint::EndpointKind;
-use mxcp_runtime::project::decode_endpoint_text;
+use mxcp_runtime::check::static_checks;
+use mxcp_runtime::load::endpoint::EndpointKind;
+use mxcp_runtime::load::project::decode_endpoint_text;
 use proptest::prelude::*;
 
 const VALID: &[&str] = &[
@@ -24,7 +24,7 @@ fn load(text: &str) {
     for kind in [EndpointKind::Tool, EndpointKind::Resource, EndpointKind::Prompt] {
         let mut out = Vec::new();
         if let Some(e) = decode_endpoint_text(text, &path, Path::new("tools/x.yml"), root, kind, &mut out) {
-            checks::check_endpoint(Path::new("tools/x.yml"), &e, &mut out);
+            static_checks::check_endpoint(Path::new("tools/x.yml"), &e, &mut out);
         }
         for d in &out {
             // every finding renders, whatever its position

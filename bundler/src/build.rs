@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mxcp_runtime::endpoint::EndpointKind;
-use mxcp_runtime::project::Project;
+use mxcp_runtime::load::endpoint::EndpointKind;
+use mxcp_runtime::load::project::Project;
 use serde_json::json;
 
 use crate::vendor::{self, PipOptions, VendorError};
@@ -62,7 +62,7 @@ pub fn build(
         .prefix(".mxcp-build-")
         .tempdir_in(out_dir)
         .map_err(io(format!("creating a staging directory in {}", out_dir.display())))?;
-    let staged_project = stage.path().join(mxcp_runtime::payload::PROJECT_DIR);
+    let staged_project = stage.path().join(mxcp_runtime::bundle::payload::PROJECT_DIR);
 
     // 1. the project's own files
     let files = project_files(project, opts.include_data, &opts.output);
@@ -83,7 +83,7 @@ pub fn build(
         let start = Instant::now();
         progress(&format!("installing the dependencies in {}", req.display()));
         let pip = PipOptions { only_binary: true, unchecked_pyc: true, ..opts.pip.clone() };
-        let target = staged_project.join(mxcp_runtime::exec::DEPS_DIR);
+        let target = staged_project.join(mxcp_runtime::exec::executor::DEPS_DIR);
         dependencies = vendor::install_requirements(req, &target, &pip)?;
         crate::elf::drop_glibc_stubs_under(&target).map_err(io("adjusting extension modules"))?;
         progress(&format!("installed {} package(s) in {:.1} s", dependencies.len(), start.elapsed().as_secs_f64()));
@@ -111,13 +111,13 @@ pub fn build(
     let manifest = json!({
         "project": project.site.project,
         "mxcp_version": mxcp_runtime::VERSION,
-        "format": mxcp_runtime::payload::FORMAT_VERSION,
+        "format": mxcp_runtime::bundle::payload::FORMAT_VERSION,
         "python": mxcp_runtime::python::PYTHON_VERSION,
         "endpoints": {"tools": counts[0], "resources": counts[1], "prompts": counts[2]},
         "dependencies": dependencies,
         "include_data": opts.include_data,
     });
-    let manifest_path = stage.path().join(mxcp_runtime::payload::MANIFEST);
+    let manifest_path = stage.path().join(mxcp_runtime::bundle::payload::MANIFEST);
     std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest).expect("json")).map_err(io("manifest"))?;
     let entries = crate::pack::files_under(stage.path()).map_err(io("listing the staged files"))?;
     let tar = crate::pack::tar(&entries).map_err(io("packing"))?;
@@ -160,8 +160,10 @@ pub fn build(
 /// profile's database. Never the user configuration, caches, or the output itself.
 fn project_files(project: &Project, include_data: bool, output: &Path) -> Vec<(PathBuf, PathBuf)> {
     let root = &project.root;
-    let mut out: Vec<(PathBuf, PathBuf)> =
-        vec![(PathBuf::from(mxcp_runtime::project::SITE_FILE), root.join(mxcp_runtime::project::SITE_FILE))];
+    let mut out: Vec<(PathBuf, PathBuf)> = vec![(
+        PathBuf::from(mxcp_runtime::load::project::SITE_FILE),
+        root.join(mxcp_runtime::load::project::SITE_FILE),
+    )];
     let p = &project.site.paths;
     // hidden files, bytecode caches and databases stay behind
     let keep = |name: &str| {

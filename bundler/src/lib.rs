@@ -1,5 +1,5 @@
 //! Writes self-contained mxcp executables (the `mxcp build` side; the runtime side that
-//! reads them is `mxcp_runtime::payload`): dependency vendoring with the embedded pip,
+//! reads them is `mxcp_runtime::bundle::payload`): dependency vendoring with the embedded pip,
 //! deterministic packing, and the executable writer.
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here

@@ -43,7 +43,7 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VendorError 
 
 /// The pip wheel inside the extracted standard library.
 fn pip_wheel() -> Result<PathBuf, VendorError> {
-    let root = mxcp_runtime::cache::root().map_err(|e| VendorError::Setup(e.to_string()))?;
+    let root = mxcp_runtime::bundle::cache::root().map_err(|e| VendorError::Setup(e.to_string()))?;
     let home = mxcp_runtime::python::stdlib_home(&root).map_err(|e| VendorError::Setup(e.to_string()))?;
     let bundled = home.join("lib/python3.11/ensurepip/_bundled");
     std::fs::read_dir(&bundled)

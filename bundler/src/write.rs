@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use mxcp_runtime::payload::{self, FORMAT_VERSION, Trailer};
+use mxcp_runtime::bundle::payload::{self, FORMAT_VERSION, Trailer};
 use sha2::Digest;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ pub fn write_executable(out: &Path, payload_bytes: &[u8]) -> Result<Trailer, Wri
     Ok(trailer)
 }
 
-/// Flips the build mark in the copy (see `mxcp_runtime::payload`).
+/// Flips the build mark in the copy (see `mxcp_runtime::bundle::payload`).
 fn mark_built(base: &mut [u8]) -> Result<(), WriteError> {
     let mark = payload::mark();
     let mut plain = mark;

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use mxcp_runtime::db::{Database, DbOptions};
-use mxcp_runtime::endpoint::EndpointKind;
-use mxcp_runtime::exec::{CallOptions, Runtime};
-use mxcp_runtime::project::{LoadOptions, Project};
+use mxcp_runtime::exec::executor::{CallOptions, Runtime};
+use mxcp_runtime::load::endpoint::EndpointKind;
+use mxcp_runtime::load::project::{LoadOptions, Project};
 use serde_json::{Map, json};
 
 /// Microseconds per call of `f`, after `warm` unmeasured calls.

@@ -7,28 +7,14 @@
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 
-pub mod cache;
-pub mod checks;
+pub mod bundle;
+pub mod check;
 pub mod db;
-pub mod decode;
 pub mod diagnostics;
-pub mod endpoint;
 pub mod exec;
-pub mod identity;
-pub mod lint;
-pub mod payload;
-pub mod policy;
-pub mod project;
+pub mod load;
 pub mod python;
-pub mod server;
-pub mod site;
-pub mod sql_checks;
-pub mod template;
-pub mod testing;
-pub mod types;
-pub mod uri_template;
-pub mod user_config;
-pub mod yaml;
+pub mod serve;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

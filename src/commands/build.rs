@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use mxcp_bundler::build::{BuildOptions, build};
-use mxcp_runtime::exec::Runtime;
+use mxcp_runtime::exec::executor::Runtime;
 
 use crate::cli::BuildArgs;
 use crate::commands::load_project;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use mxcp_bundler::vendor;
-use mxcp_runtime::exec::DEPS_DIR;
+use mxcp_runtime::exec::executor::DEPS_DIR;
 
 use crate::cli::{DepsCommand, DepsInstallArgs};
 
@@ -17,7 +17,7 @@ pub fn run(cmd: DepsCommand) -> Result<ExitCode> {
 
 fn install(args: DepsInstallArgs) -> Result<ExitCode> {
     let cwd = std::env::current_dir()?;
-    let Some(root) = mxcp_runtime::project::find_root(&cwd) else {
+    let Some(root) = mxcp_runtime::load::project::find_root(&cwd) else {
         bail!("no mxcp-site.yml here or in a parent directory: run inside a project");
     };
     let opts = super::pip_options(&args.pip, !args.allow_sdist);

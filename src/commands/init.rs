@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use mxcp_runtime::project::SITE_FILE;
+use mxcp_runtime::load::project::SITE_FILE;
 use serde_json::json;
 
 use crate::cli::InitArgs;

@@ -20,7 +20,8 @@ pub fn run(args: LintArgs) -> Result<ExitCode> {
         "warning" => Severity::Warning,
         _ => Severity::Info,
     };
-    let mut findings: Vec<_> = mxcp_runtime::lint::lint(&project).into_iter().filter(|d| d.severity <= floor).collect();
+    let mut findings: Vec<_> =
+        mxcp_runtime::check::lint::lint(&project).into_iter().filter(|d| d.severity <= floor).collect();
     diagnostics::sort(&mut findings);
     if args.json_output {
         let issues: Vec<_> = findings

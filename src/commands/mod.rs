@@ -15,7 +15,7 @@ mod validate;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use mxcp_runtime::project::{LoadOptions, Project, ProjectError};
+use mxcp_runtime::load::project::{LoadOptions, Project, ProjectError};
 
 use crate::cli::{Command, ProjectArgs};
 use crate::output;
@@ -152,7 +152,7 @@ pub fn parse_user_context(arg: Option<&str>) -> Result<Option<serde_json::Value>
 /// `--request-headers` as inline JSON or `@file.json`: an object of header names and values.
 pub fn parse_request_headers(
     arg: Option<&str>,
-) -> Result<Option<std::sync::Arc<mxcp_runtime::identity::Request>>> {
+) -> Result<Option<std::sync::Arc<mxcp_runtime::exec::identity::Request>>> {
     let Some(arg) = arg else { return Ok(None) };
     let text = match arg.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
@@ -160,7 +160,7 @@ pub fn parse_request_headers(
     };
     let v: serde_json::Value = serde_json::from_str(&text).context("--request-headers is not valid JSON")?;
     let Some(headers) = v.as_object() else { bail!("--request-headers must be a JSON object") };
-    Ok(Some(std::sync::Arc::new(mxcp_runtime::identity::Request::from_json(headers))))
+    Ok(Some(std::sync::Arc::new(mxcp_runtime::exec::identity::Request::from_json(headers))))
 }
 
 /// Runs `f`, printing its error in the command's output style; `Ok(code)` either way.

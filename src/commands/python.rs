@@ -12,8 +12,8 @@ pub fn argv(args: Vec<OsString>) -> Vec<OsString> {
 pub fn main(args: Vec<OsString>) -> ExitCode {
     let extra = std::env::current_dir()
         .ok()
-        .and_then(|d| mxcp_runtime::project::find_root(&d))
-        .map(|root| mxcp_runtime::exec::dependency_dirs(&root))
+        .and_then(|d| mxcp_runtime::load::project::find_root(&d))
+        .map(|root| mxcp_runtime::exec::executor::dependency_dirs(&root))
         .unwrap_or_default();
     main_with(args, extra)
 }

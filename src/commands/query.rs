@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use mxcp_runtime::exec::Runtime;
+use mxcp_runtime::exec::executor::Runtime;
 
 use crate::cli::QueryArgs;
 use crate::commands::{envelope, load_project, parse_params};

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Result;
-use mxcp_runtime::endpoint::EndpointKind;
-use mxcp_runtime::exec::{CallOptions, Runtime};
-use mxcp_runtime::identity::Identity;
+use mxcp_runtime::exec::executor::{CallOptions, Runtime};
+use mxcp_runtime::exec::identity::Identity;
+use mxcp_runtime::load::endpoint::EndpointKind;
 
 use crate::cli::RunArgs;
 use crate::commands::{envelope, load_project, parse_params, parse_request_headers, parse_user_context};

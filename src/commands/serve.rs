@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use mxcp_runtime::diagnostics;
-use mxcp_runtime::exec::Runtime;
-use mxcp_runtime::server::{self, ServeOptions, Transport};
+use mxcp_runtime::exec::executor::Runtime;
+use mxcp_runtime::serve::{self, ServeOptions, Transport};
 
 use crate::cli::ServeArgs;
 use crate::commands::load_project;
@@ -38,7 +38,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 .iter()
                 .filter(|f| failed.contains(&f.rel))
                 .map(|f| {
-                    let errors: Vec<&str> = diags.iter().filter(|d| project.owns(f, d)).map(|d| d.message.as_str()).collect();
+                    let errors: Vec<&str> =
+                        diags.iter().filter(|d| project.owns(f, d)).map(|d| d.message.as_str()).collect();
                     serde_json::json!({"path": f.path.display().to_string(), "error": errors.join("\n")})
                 })
                 .collect();
@@ -76,6 +77,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         call_timeout: Duration::from_secs(args.call_timeout.max(1)),
         ..ServeOptions::default()
     };
-    server::serve(Arc::new(runtime), opts)?;
+    serve::serve(Arc::new(runtime), opts)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use mxcp_runtime::endpoint::EndpointKind;
-use mxcp_runtime::exec::Runtime;
-use mxcp_runtime::testing::{self, EndpointEntry, EndpointReport, Status, SuiteReport};
+use mxcp_runtime::exec::executor::Runtime;
+use mxcp_runtime::exec::test_runner::{self, EndpointEntry, EndpointReport, Status, SuiteReport};
+use mxcp_runtime::load::endpoint::EndpointKind;
 
 use crate::cli::TestArgs;
 use crate::commands::{load_project, parse_request_headers, parse_user_context, report_error};
@@ -34,7 +34,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
             report_error(args.json_output, &format!("{} '{name}' not found", kind.as_str()), None);
             return Ok(ExitCode::FAILURE);
         };
-        let report = testing::run_endpoint(&runtime, e, user.as_ref(), request.as_ref());
+        let report = test_runner::run_endpoint(&runtime, e, user.as_ref(), request.as_ref());
         let ok = report.status == Status::Ok;
         if args.json_output {
             output::ok(serde_json::to_value(&report)?);
@@ -51,7 +51,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         match &file.endpoint {
             Some(e) if !e.enabled => continue,
             Some(e) if errors.is_empty() => {
-                let report = testing::run_endpoint(&runtime, e, user.as_ref(), request.as_ref());
+                let report = test_runner::run_endpoint(&runtime, e, user.as_ref(), request.as_ref());
                 entries.push(EndpointEntry {
                     endpoint: e.id(),
                     path: file.rel.display().to_string(),
@@ -85,7 +85,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         }
     }
     let suite = SuiteReport {
-        status: testing::overall(entries.iter().map(|e| e.test_results.status)),
+        status: test_runner::overall(entries.iter().map(|e| e.test_results.status)),
         tests_run: entries.iter().map(|e| e.test_results.tests_run).sum(),
         endpoints: entries,
     };

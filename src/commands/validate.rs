@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use mxcp_runtime::diagnostics::{self, Diagnostic, Severity};
-use mxcp_runtime::exec::Runtime;
-use mxcp_runtime::project::EndpointFile;
+use mxcp_runtime::exec::executor::Runtime;
+use mxcp_runtime::load::project::EndpointFile;
 use serde_json::json;
 
 use crate::cli::ValidateArgs;

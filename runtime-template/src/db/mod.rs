@@ -19,9 +19,9 @@ pub use session::SqlSession;
 pub use sql_type::SqlType;
 pub use typed_sql::{declared_sql_type, typed_sql};
 
-use crate::endpoint::{DataType, Format, TypeDef};
-use crate::site::ExtensionDef;
-use crate::user_config::Secret;
+use crate::load::endpoint::{DataType, Format, TypeDef};
+use crate::load::site::ExtensionDef;
+use crate::load::user_config::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -337,7 +337,7 @@ fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
                 }
                 Err(_) => Value::Text(s.clone()),
             },
-            Some(Format::DateTime) => match crate::types::parse_datetime(s) {
+            Some(Format::DateTime) => match crate::exec::types::parse_datetime(s) {
                 Some(dt) => Value::Timestamp(TimeUnit::Microsecond, dt.timestamp_micros()),
                 None => Value::Text(s.clone()),
             },
@@ -387,7 +387,7 @@ fn load_extension(conn: &duckdb::Connection, ext: &ExtensionDef) -> Result<(), D
 }
 
 fn is_sql_identifier(s: &str) -> bool {
-    crate::endpoint::is_identifier(s)
+    crate::load::endpoint::is_identifier(s)
 }
 
 /// `CREATE TEMPORARY SECRET` for a user-config secret, every value quoted as a SQL literal.

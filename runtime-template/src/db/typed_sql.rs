@@ -3,14 +3,14 @@
 //! doubles the cost of a small query; casting such parameters to the type they are bound as
 //! anyway gives the same results with one plan.
 
-use crate::endpoint::{DataType, Endpoint, TypeDef};
+use crate::load::endpoint::{DataType, Endpoint, TypeDef};
 
 /// The DuckDB type a declared parameter binds as (`None`: leave the placeholder alone).
 /// An object with declared properties is a STRUCT of all of them, so a property that is
 /// absent or null in the call still has its declared type (DuckDB casts STRUCTs by field
 /// name, filling absent fields with NULL).
 pub fn declared_sql_type(def: &TypeDef) -> Option<String> {
-    use crate::endpoint::Format;
+    use crate::load::endpoint::Format;
     Some(match (def.ty, def.format) {
         (DataType::String, Some(Format::Date)) => "DATE".into(),
         (DataType::String, Some(Format::DateTime | Format::Timestamp)) => "TIMESTAMP".into(),
@@ -89,7 +89,7 @@ pub fn typed_sql(sql: &str, e: &Endpoint, which: impl Fn(&str) -> bool) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::{EndpointKind, Param};
+    use crate::load::endpoint::{EndpointKind, Param};
 
     #[test]
     fn casts_placeholders_outside_literals_and_comments() {

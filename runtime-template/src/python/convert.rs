@@ -6,7 +6,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value as Json};
 
 use crate::db::SqlType;
-use crate::endpoint::{DataType, Format, TypeDef};
+use crate::load::endpoint::{DataType, Format, TypeDef};
 
 /// A JSON value as plain Python (numbers keep their exact value: big integers become `int`).
 pub fn to_py<'py>(py: Python<'py>, v: &Json) -> PyResult<Bound<'py, PyAny>> {

@@ -18,8 +18,8 @@ use serde_json::{Map, Value as Json};
 
 pub use native::Services;
 
-use crate::endpoint::Param;
-use crate::exec::CallEvents;
+use crate::exec::executor::CallEvents;
+use crate::load::endpoint::Param;
 
 static STDLIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stdlib.tar.zst"));
 /// sha256 of the embedded standard library archive (its cache key).
@@ -33,17 +33,17 @@ pub const ENTRY_POINT: &str = "<main>";
 /// The standard library's directory in the cache, extracted on first use. A cache on a
 /// noexec mount is refused here at every start, not only at extraction: its extension modules
 /// could not load and Python would silently fall back to pure-Python modules.
-pub fn stdlib_home(cache_root: &Path) -> Result<PathBuf, crate::cache::CacheError> {
-    let home = crate::cache::ensure_extracted(cache_root, "python", STDLIB_SHA256, || Ok(STDLIB))?;
-    crate::cache::check_exec(&home)?;
+pub fn stdlib_home(cache_root: &Path) -> Result<PathBuf, crate::bundle::cache::CacheError> {
+    let home = crate::bundle::cache::ensure_extracted(cache_root, "python", STDLIB_SHA256, || Ok(STDLIB))?;
+    crate::bundle::cache::check_exec(&home)?;
     Ok(home)
 }
 
 fn layout(extra_paths: Vec<PathBuf>) -> Result<interp::Layout, String> {
-    let root = crate::cache::root().map_err(|e| e.to_string())?;
+    let root = crate::bundle::cache::root().map_err(|e| e.to_string())?;
     let home = stdlib_home(&root).map_err(|e| e.to_string())?;
     let exe = crate::this_executable().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let executable = crate::cache::python_link(&root, &exe, "python3").unwrap_or(exe);
+    let executable = crate::bundle::cache::python_link(&root, &exe, "python3").unwrap_or(exe);
     Ok(interp::Layout { home, executable, extra_paths })
 }
 

@@ -8,7 +8,7 @@ use pyo3::types::{PyDict, PyList};
 use serde_json::{Map, Value as Json};
 
 use super::convert;
-use crate::exec::CallEvents;
+use crate::exec::executor::CallEvents;
 
 /// What project Python can reach in the running mxcp.
 pub trait Services: Send + Sync {

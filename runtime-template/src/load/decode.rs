@@ -2,7 +2,7 @@
 //! so one pass over a file reports all its mistakes.
 
 use crate::diagnostics::{Reporter, suggest};
-use crate::yaml::{Node, Pos, Value};
+use crate::load::yaml::{Node, Pos, Value};
 
 pub fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }

@@ -28,8 +28,8 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use serde_json::{Map, Value as Json};
 
-use crate::endpoint::{Endpoint, EndpointKind};
-use crate::exec::{CallEvents, CallOptions, ExecError, Runtime};
+use crate::exec::executor::{CallEvents, CallOptions, ExecError, Runtime};
+use crate::load::endpoint::{Endpoint, EndpointKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -288,7 +288,7 @@ impl State {
             match e.kind {
                 EndpointKind::Tool => s.tools.push(tool_of(e)),
                 EndpointKind::Resource => {
-                    let vars = crate::uri_template::variables(&e.name);
+                    let vars = crate::load::uri_template::variables(&e.name);
                     let name = e.title.clone().unwrap_or_else(|| e.name.clone());
                     if vars.is_empty() {
                         let mut r = Resource::new(e.name.clone(), name);
@@ -308,7 +308,7 @@ impl State {
                             t = t.with_mime_type(m.clone());
                         }
                         s.templates.push(t);
-                        s.matchers.push((crate::uri_template::matcher(&e.name), vars, e.name.clone()));
+                        s.matchers.push((crate::load::uri_template::matcher(&e.name), vars, e.name.clone()));
                     }
                 }
                 EndpointKind::Prompt => {
@@ -545,7 +545,7 @@ impl ServerHandler for Handler {
         }
         // notifications raised by Python code during the call go out before the result (SQL
         // endpoints raise none: they skip the forwarding task)
-        let python = endpoint.language == crate::endpoint::Language::Python;
+        let python = endpoint.language == crate::load::endpoint::Language::Python;
         let (events, forward) = if python {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
             let events: Arc<dyn CallEvents> = Arc::new(ChannelEvents(tx));

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use crate::db::{Database, SqlType, typed_sql};
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::endpoint::{DataType, Endpoint, Language, SourceBody, TypeDef};
-use crate::project::{Findings, Project};
-use crate::yaml::Pos;
+use crate::load::endpoint::{DataType, Endpoint, Language, SourceBody, TypeDef};
+use crate::load::project::{Findings, Project};
+use crate::load::yaml::Pos;
 
 /// Findings for every SQL endpoint; `.sql` files that findings point into are added to
 /// `findings.sources` for rendering.

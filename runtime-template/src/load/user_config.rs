@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::decode::{Decoder, child, index};
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
-use crate::yaml::{Node, Value};
+use crate::load::decode::{Decoder, child, index};
+use crate::load::yaml::{Node, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Secret {
@@ -64,7 +64,7 @@ impl UserConfig {
     pub fn parse(text: &str, path: &Path, project: &str, profile: &str) -> Result<Self, Vec<Diagnostic>> {
         let mut diags = Vec::new();
         let mut rep = Reporter { display: path, out: &mut diags };
-        let Some(root) = crate::project::parse_document(text, &mut rep) else {
+        let Some(root) = crate::load::project::parse_document(text, &mut rep) else {
             if diags.is_empty() {
                 // an empty file is the default configuration
                 return Ok(UserConfig { path: Some(path.into()), ..Self::synthesized(project, profile) });

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::endpoint::{DataType, Format, Param, Policies, PolicyAction, TypeDef};
+use crate::load::endpoint::{DataType, Format, Param, Policies, PolicyAction, TypeDef};
 
 pub const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
@@ -270,9 +270,21 @@ mod tests {
     #[test]
     fn structured_content_has_every_declared_property() {
         let mut inner = TypeDef::new(DataType::Object);
-        inner.properties = Some([("x".to_string(), TypeDef::new(DataType::Integer)), ("y".into(), TypeDef::new(DataType::Integer))].into_iter().collect());
+        inner.properties = Some(
+            [("x".to_string(), TypeDef::new(DataType::Integer)), ("y".into(), TypeDef::new(DataType::Integer))]
+                .into_iter()
+                .collect(),
+        );
         let mut obj = TypeDef::new(DataType::Object);
-        obj.properties = Some([("a".to_string(), TypeDef::new(DataType::Integer)), ("b".into(), TypeDef::new(DataType::String)), ("c".into(), inner)].into_iter().collect());
+        obj.properties = Some(
+            [
+                ("a".to_string(), TypeDef::new(DataType::Integer)),
+                ("b".into(), TypeDef::new(DataType::String)),
+                ("c".into(), inner),
+            ]
+            .into_iter()
+            .collect(),
+        );
         let (texts, structured) = tool_content(&json!({"a": 1, "c": {"x": 1}, "extra": 5}), Some(&obj));
         assert_eq!(structured, Some(json!({"a": 1, "b": null, "c": {"x": 1, "y": null}, "extra": 5})));
         assert_eq!(texts, vec!["{\n  \"a\": 1,\n  \"c\": {\n    \"x\": 1\n  },\n  \"extra\": 5\n}".to_string()]);

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::decode::Decoder;
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
-use crate::endpoint::{self, Decoded, Endpoint, EndpointKind, FileContext};
-use crate::site::{self, SiteConfig};
-use crate::user_config::UserConfig;
-use crate::yaml;
+use crate::load::decode::Decoder;
+use crate::load::endpoint::{self, Decoded, Endpoint, EndpointKind, FileContext};
+use crate::load::site::{self, SiteConfig};
+use crate::load::user_config::UserConfig;
+use crate::load::yaml;
 
 pub const SITE_FILE: &str = "mxcp-site.yml";
 
@@ -162,7 +162,7 @@ impl Project {
             data_root: None,
         };
         project.discover_endpoints();
-        crate::checks::check_static(&mut project);
+        crate::check::static_checks::check_static(&mut project);
         if let Some(d) = &opts.data_root {
             project.place_database(d).map_err(ProjectError::Database)?;
         }
@@ -236,7 +236,7 @@ impl Project {
     /// The endpoint's source file relative to the project root, if it has one.
     pub fn source_rel(&self, file: &EndpointFile) -> Option<PathBuf> {
         match &file.endpoint.as_ref()?.source.as_ref()?.body {
-            crate::endpoint::SourceBody::File { resolved, .. } => {
+            crate::load::endpoint::SourceBody::File { resolved, .. } => {
                 Some(resolved.strip_prefix(&self.root).unwrap_or(resolved).to_path_buf())
             }
             _ => None,
@@ -295,7 +295,11 @@ pub fn parse_document(text: &str, rep: &mut Reporter) -> Option<yaml::Node> {
     for (pos, path, first) in dups {
         let key = path.rsplit(['.', ']']).next().unwrap_or(&path).to_string();
         // PyYAML, which the reference reads with, keeps the last value silently
-        rep.warning(pos, &path, format!("duplicate key '{key}' (first defined on line {first}); the last value is used"));
+        rep.warning(
+            pos,
+            &path,
+            format!("duplicate key '{key}' (first defined on line {first}); the last value is used"),
+        );
     }
     match parsed {
         Ok(node) => node,

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::endpoint::{DataType, PolicyAction, PolicyRule, TypeDef};
+use crate::load::endpoint::{DataType, PolicyAction, PolicyRule, TypeDef};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value as Json};
 
-use crate::endpoint::{DataType, Format, Param, TypeDef};
+use crate::load::endpoint::{DataType, Format, Param, TypeDef};
 
 /// Converts and checks `value` against `def`. The error is the bare message; callers add
 /// `Error validating parameter 'x': `.

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::endpoint::{Endpoint, EndpointKind, TypeDef};
-use crate::project::Project;
-use crate::yaml::Pos;
+use crate::load::endpoint::{Endpoint, EndpointKind, TypeDef};
+use crate::load::project::Project;
+use crate::load::yaml::Pos;
 
 pub fn lint(project: &Project) -> Vec<Diagnostic> {
     let mut out = Vec::new();

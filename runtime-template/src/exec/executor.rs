@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use serde_json::{Map, Value as Json, json};
 
 use crate::db::{Database, DbError, DbOptions, QueryResult};
-use crate::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
-use crate::identity::{Identity, Request};
-use crate::policy;
-use crate::project::{Findings, Project};
-use crate::types;
-use crate::yaml::Pos;
+use crate::exec::identity::{Identity, Request};
+use crate::exec::policy;
+use crate::exec::types;
+use crate::load::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
+use crate::load::project::{Findings, Project};
+use crate::load::yaml::Pos;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExecError {
@@ -286,10 +286,10 @@ impl Runtime {
         let has_sql = self.project.endpoints().any(|(_, e)| e.runs(Language::Sql));
         if has_sql {
             match self.db() {
-                Ok(db) => crate::sql_checks::check_sql(&self.project, &db, &mut findings),
+                Ok(db) => crate::check::sql::check_sql(&self.project, &db, &mut findings),
                 Err(e) => findings.diagnostics.push(crate::diagnostics::Diagnostic {
                     severity: crate::diagnostics::Severity::Error,
-                    file: std::path::PathBuf::from(crate::project::SITE_FILE),
+                    file: std::path::PathBuf::from(crate::load::project::SITE_FILE),
                     line: 0,
                     column: 0,
                     yaml_path: String::new(),
@@ -321,7 +321,11 @@ impl Runtime {
             match crate::python::check_function(resolved, python_function(e), &shown.to_string_lossy(), &e.parameters) {
                 Ok(found) => {
                     let severity = |f: &crate::python::SourceFinding| {
-                        if f.warning { crate::diagnostics::Severity::Warning } else { crate::diagnostics::Severity::Error }
+                        if f.warning {
+                            crate::diagnostics::Severity::Warning
+                        } else {
+                            crate::diagnostics::Severity::Error
+                        }
                     };
                     for f in &found {
                         match &f.yaml_param {
@@ -408,7 +412,8 @@ impl Runtime {
     fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
         let session = Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref());
         let run = |sql: &str, args: &Map<String, Json>, params: &[Param]| {
-            self.query_cancellable(sql, args, params, opts.cancel.as_ref(), session.as_ref()).map(QueryResult::into_json)
+            self.query_cancellable(sql, args, params, opts.cancel.as_ref(), session.as_ref())
+                .map(QueryResult::into_json)
         };
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
@@ -509,7 +514,7 @@ impl Runtime {
     fn render_prompt(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
         let mut out = Vec::new();
         for m in &e.messages {
-            let text = crate::template::render(&m.prompt, args)
+            let text = crate::exec::template::render(&m.prompt, args)
                 .map_err(|err| ExecError::Execution(format!("Error rendering prompt {}: {err}", e.name)))?;
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
@@ -617,7 +622,7 @@ fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
             items: Some(Box::new(TypeDef::new(DataType::Object))),
             ..TypeDef::new(DataType::Array)
         }),
-        source: Some(crate::endpoint::Source {
+        source: Some(crate::load::endpoint::Source {
             body: SourceBody::Code { text: sql.into(), start: Pos::default() },
             pos: Pos::default(),
             body_pos: Pos::default(),

@@ -2,8 +2,8 @@
 
 use indexmap::IndexMap;
 
-use crate::decode::{Decoder, Fields, index};
-use crate::yaml::{Node, Pos, Value};
+use crate::load::decode::{Decoder, Fields, index};
+use crate::load::yaml::{Node, Pos, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginDef {

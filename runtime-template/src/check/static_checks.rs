@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
-use crate::endpoint::{DataType, Endpoint, EndpointKind, SourceBody, TypeDef};
-use crate::project::Project;
-use crate::types;
-use crate::yaml::Pos;
+use crate::exec::types;
+use crate::load::endpoint::{DataType, Endpoint, EndpointKind, SourceBody, TypeDef};
+use crate::load::project::Project;
+use crate::load::yaml::Pos;
 
 pub fn check_static(project: &mut Project) {
     let mut out = Vec::new();
@@ -172,7 +172,7 @@ impl Checker<'_> {
     }
 
     fn uri_template(&mut self, e: &Endpoint) {
-        let vars = crate::uri_template::variables(&e.name);
+        let vars = crate::load::uri_template::variables(&e.name);
         let unused: Vec<&str> =
             e.parameters.iter().map(|p| p.name.as_str()).filter(|p| !vars.iter().any(|v| v == p)).collect();
         if !unused.is_empty() {
@@ -199,7 +199,7 @@ impl Checker<'_> {
     fn prompt_templates(&mut self, e: &Endpoint) {
         let declared: HashSet<&str> = e.parameters.iter().map(|p| p.name.as_str()).collect();
         for (i, m) in e.messages.iter().enumerate() {
-            match crate::template::undeclared_variables(&m.prompt, &|v| declared.contains(v)) {
+            match crate::exec::template::undeclared_variables(&m.prompt, &|v| declared.contains(v)) {
                 // the reference refuses these too ("uses undefined template variables")
                 Ok(undeclared) if !undeclared.is_empty() => self.rep.push(
                     Severity::Error,

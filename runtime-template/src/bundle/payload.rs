@@ -157,7 +157,7 @@ impl Payload {
 
     /// The extracted payload in the cache: verified and extracted on first use.
     pub fn extract(&self, cache_root: &Path) -> Result<PathBuf, String> {
-        crate::cache::ensure_extracted(cache_root, "app", &self.trailer.sha256_hex(), || {
+        crate::bundle::cache::ensure_extracted(cache_root, "app", &self.trailer.sha256_hex(), || {
             self.verify().map_err(std::io::Error::other)?;
             self.reader()
         })

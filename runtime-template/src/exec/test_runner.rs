@@ -7,10 +7,10 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-use crate::endpoint::{Assertions, Endpoint, EndpointKind, TestDef};
-use crate::exec::{CallOptions, Runtime};
-use crate::identity::{Identity, Request};
-use crate::types::{json_eq, py_repr, py_type};
+use crate::exec::executor::{CallOptions, Runtime};
+use crate::exec::identity::{Identity, Request};
+use crate::exec::types::{json_eq, py_repr, py_type};
+use crate::load::endpoint::{Assertions, Endpoint, EndpointKind, TestDef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -134,8 +134,12 @@ fn run_one(
 
 /// The cause the reference reports with a failed call: the message its wrapper wrapped.
 fn error_cause(error: &str) -> Option<String> {
-    const WRAPPERS: [&str; 4] =
-        ["Policy enforcement failed: ", "Output policy enforcement failed: ", "Failed to execute SQL: ", "Error validating parameter '"];
+    const WRAPPERS: [&str; 4] = [
+        "Policy enforcement failed: ",
+        "Output policy enforcement failed: ",
+        "Failed to execute SQL: ",
+        "Error validating parameter '",
+    ];
     WRAPPERS.iter().find_map(|w| {
         let rest = error.strip_prefix(w)?;
         match w.ends_with('\'') {
