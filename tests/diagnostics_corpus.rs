@@ -46,7 +46,7 @@ fn findings_of(fixture: &Path) -> (Vec<String>, Vec<String>, String) {
         ..Default::default()
     };
     let project = Project::load(project_dir.path(), &opts).expect("site config is valid");
-    let mut diags = project.findings.diagnostics.clone();
+    let mut diags = mxcp_runtime::check::check_static(&project).diagnostics;
     diagnostics::sort(&mut diags);
     for d in &diags {
         assert_eq!(d.file, Path::new(&rel), "{name}: finding in an unexpected file: {d:?}");
@@ -89,7 +89,8 @@ fn examples_have_no_findings() {
             ..Default::default()
         };
         let project = Project::load(&root, &opts).expect("loads");
-        assert!(project.findings.diagnostics.is_empty(), "{example}: {}", project.findings.render());
+        let findings = mxcp_runtime::check::check_static(&project);
+        assert!(findings.diagnostics.is_empty(), "{example}: {}", findings.render());
         assert!(project.endpoints().count() > 0);
     }
 }

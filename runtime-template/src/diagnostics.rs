@@ -1,6 +1,7 @@
 //! Findings about a project: severity, file, line, column, YAML path and message, rendered
 //! rustc-style (the offending line with a caret) or as JSON.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,6 +93,36 @@ impl Reporter<'_> {
 
     pub fn warning(&mut self, pos: Pos, yaml_path: &str, message: impl Into<String>) {
         self.push(Severity::Warning, pos, yaml_path, message, None);
+    }
+}
+
+/// Findings plus the texts they point into, for rendering.
+#[derive(Debug, Default, Clone)]
+pub struct Findings {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: HashMap<PathBuf, Arc<str>>,
+}
+
+impl Findings {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Errors found in a given file.
+    pub fn file_errors(&self, rel: &Path) -> Vec<&Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.file == rel && d.is_error()).collect()
+    }
+
+    /// All findings, sorted, each with its source line.
+    pub fn render(&self) -> String {
+        let mut diags = self.diagnostics.clone();
+        sort(&mut diags);
+        self.render_some(&diags)
+    }
+
+    /// `diags` (a selection of these findings, or others about the same files), as given.
+    pub fn render_some(&self, diags: &[Diagnostic]) -> String {
+        diags.iter().map(|d| render(d, self.sources.get(&d.file).map(|s| &**s))).collect::<Vec<_>>().join("\n")
     }
 }
 

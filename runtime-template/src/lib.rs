@@ -12,6 +12,7 @@ pub mod check;
 pub mod db;
 pub mod diagnostics;
 pub mod exec;
+pub mod iso8601;
 pub mod load;
 pub mod python;
 pub mod serve;

@@ -15,11 +15,13 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let mut rows = Vec::new();
+    // broken files are listed with their first error, not run
+    let findings = mxcp_runtime::check::check_static(&project);
     for file in &project.files {
         if file.endpoint.as_ref().is_some_and(|e| !e.enabled) {
             continue;
         }
-        let errors = project.file_errors(&file.rel);
+        let errors = findings.file_errors(&file.rel);
         let error = errors.first().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).unwrap_or_default();
         match (&file.endpoint, errors.is_empty()) {
             (Some(e), _) => rows.push((file, Some(e.kind.as_str()), Some(e.name.clone()), error)),

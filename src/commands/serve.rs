@@ -25,8 +25,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         runtime.set_sql_tools(enabled);
     }
 
-    let findings = runtime.check();
-    let failed = runtime.failed_files(&findings);
+    let findings = mxcp_runtime::check::check(&runtime.project, || runtime.db());
+    let failed = runtime.project.failed_files(&findings);
     if !failed.is_empty() {
         let mut diags: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
         diagnostics::sort(&mut diags);

@@ -46,8 +46,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     }
 
     let mut entries = Vec::new();
+    // broken files are listed with their first error, not run
+    let findings = mxcp_runtime::check::check_static(&project);
     for file in &project.files {
-        let errors = project.file_errors(&file.rel);
+        let errors = findings.file_errors(&file.rel);
         match &file.endpoint {
             Some(e) if !e.enabled => continue,
             Some(e) if errors.is_empty() => {

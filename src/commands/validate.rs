@@ -19,7 +19,7 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let runtime = Runtime::new(project, 1);
-    let findings = runtime.check();
+    let findings = mxcp_runtime::check::check(&runtime.project, || runtime.db());
     let project = &runtime.project;
     let only: Option<PathBuf> = match &args.endpoint {
         None => None,

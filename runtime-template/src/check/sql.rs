@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::db::{Database, SqlType, typed_sql};
+use crate::diagnostics::Findings;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::load::endpoint::{DataType, Endpoint, Language, SourceBody, TypeDef};
-use crate::load::project::{Findings, Project};
+use crate::load::project::Project;
 use crate::load::yaml::Pos;
 
 /// Findings for every SQL endpoint; `.sql` files that findings point into are added to

@@ -5,20 +5,18 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
-use crate::exec::types;
 use crate::load::endpoint::{DataType, Endpoint, EndpointKind, SourceBody, TypeDef};
 use crate::load::project::Project;
+use crate::load::types;
 use crate::load::yaml::Pos;
 
-pub fn check_static(project: &mut Project) {
-    let mut out = Vec::new();
-    check_duplicates(project, &mut out);
+pub fn check_static(project: &Project, out: &mut Vec<Diagnostic>) {
+    check_duplicates(project, out);
     for file in &project.files {
         if let Some(e) = &file.endpoint {
-            check_endpoint(&file.rel, e, &mut out);
+            check_endpoint(&file.rel, e, out);
         }
     }
-    project.findings.diagnostics.extend(out);
 }
 
 /// The checks of one endpoint that need neither the database nor other files.
@@ -199,7 +197,7 @@ impl Checker<'_> {
     fn prompt_templates(&mut self, e: &Endpoint) {
         let declared: HashSet<&str> = e.parameters.iter().map(|p| p.name.as_str()).collect();
         for (i, m) in e.messages.iter().enumerate() {
-            match crate::exec::template::undeclared_variables(&m.prompt, &|v| declared.contains(v)) {
+            match crate::load::template::undeclared_variables(&m.prompt, &|v| declared.contains(v)) {
                 // the reference refuses these too ("uses undefined template variables")
                 Ok(undeclared) if !undeclared.is_empty() => self.rep.push(
                     Severity::Error,

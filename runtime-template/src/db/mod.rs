@@ -337,7 +337,7 @@ fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
                 }
                 Err(_) => Value::Text(s.clone()),
             },
-            Some(Format::DateTime) => match crate::exec::types::parse_datetime(s) {
+            Some(Format::DateTime) => match crate::iso8601::parse_datetime(s) {
                 Some(dt) => Value::Timestamp(TimeUnit::Microsecond, dt.timestamp_micros()),
                 None => Value::Text(s.clone()),
             },

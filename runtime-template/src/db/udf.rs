@@ -206,8 +206,7 @@ unsafe fn write(out: ffi::duckdb_vector, k: Kind, row: usize, value: &Json) -> R
                 *(data as *mut i32).add(row) = (d - epoch().date()).num_days() as i32;
             }
             (Kind::Timestamp, Json::String(t)) => {
-                let ts =
-                    crate::exec::types::parse_datetime(t).ok_or_else(|| format!("{t}: not an ISO 8601 date-time"))?;
+                let ts = crate::iso8601::parse_datetime(t).ok_or_else(|| format!("{t}: not an ISO 8601 date-time"))?;
                 *(data as *mut i64).add(row) = ts.timestamp_micros();
             }
             (Kind::Time, Json::String(t)) => {

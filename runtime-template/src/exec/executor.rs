@@ -11,10 +11,11 @@ use serde_json::{Map, Value as Json, json};
 use crate::db::{Database, DbError, DbOptions, QueryResult};
 use crate::exec::identity::{Identity, Request};
 use crate::exec::policy;
-use crate::exec::types;
 use crate::load::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
-use crate::load::project::{Findings, Project};
+use crate::load::project::Project;
+use crate::load::types;
 use crate::load::yaml::Pos;
+use crate::python::CallEvents;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExecError {
@@ -30,18 +31,6 @@ pub enum ExecError {
     Execution(String),
     #[error("Output validation failed: {0}")]
     Output(String),
-}
-
-/// Where a call's notifications go (an MCP client's log and progress, while it waits).
-pub trait CallEvents: Send + Sync {
-    fn log(&self, level: &str, message: &str);
-    fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>);
-    /// A request to the client (`sampling/createMessage`, `elicitation/create`), answered
-    /// before the call goes on. Blocks the calling (non-async) thread.
-    fn request(&self, method: &str, params: Json) -> Result<Json, String> {
-        let _ = params;
-        Err(format!("{method} is only available during a call from an MCP client"))
-    }
 }
 
 /// Who is calling and how.
@@ -279,89 +268,6 @@ impl Runtime {
         self.compute_needs_python();
     }
 
-    /// All findings: the project's static ones plus the SQL checks against the database
-    /// (statements are prepared, never run).
-    pub fn check(&self) -> Findings {
-        let mut findings = self.project.findings.clone();
-        let has_sql = self.project.endpoints().any(|(_, e)| e.runs(Language::Sql));
-        if has_sql {
-            match self.db() {
-                Ok(db) => crate::check::sql::check_sql(&self.project, &db, &mut findings),
-                Err(e) => findings.diagnostics.push(crate::diagnostics::Diagnostic {
-                    severity: crate::diagnostics::Severity::Error,
-                    file: std::path::PathBuf::from(crate::load::project::SITE_FILE),
-                    line: 0,
-                    column: 0,
-                    yaml_path: String::new(),
-                    message: format!("SQL endpoints were not checked: {e}"),
-                    help: None,
-                }),
-            }
-        }
-        self.check_python(&mut findings);
-        findings
-    }
-
-    /// Python endpoints: the function exists and its signature matches the declaration. The
-    /// sources are parsed by the embedded interpreter's `ast`, never executed.
-    fn check_python(&self, findings: &mut Findings) {
-        use crate::diagnostics::Reporter;
-        for (file, e) in self.project.endpoints() {
-            let Some(src) = e.source.as_ref().filter(|_| e.runs(Language::Python)) else { continue };
-            let mut yaml = Reporter { display: &file.rel, out: &mut findings.diagnostics };
-            let SourceBody::File { resolved, .. } = &src.body else {
-                let msg = "Python endpoints must specify source.file (inline code is not supported)";
-                yaml.error(src.body_pos, &src.path, msg);
-                continue;
-            };
-            if !resolved.is_file() {
-                continue; // reported by the static checks
-            }
-            let shown = self.project.source_rel(file).expect("a file source");
-            match crate::python::check_function(resolved, python_function(e), &shown.to_string_lossy(), &e.parameters) {
-                Ok(found) => {
-                    let severity = |f: &crate::python::SourceFinding| {
-                        if f.warning {
-                            crate::diagnostics::Severity::Warning
-                        } else {
-                            crate::diagnostics::Severity::Error
-                        }
-                    };
-                    for f in &found {
-                        match &f.yaml_param {
-                            None => continue,
-                            Some(name) => match e.parameters.iter().find(|p| &p.name == name) {
-                                Some(p) => yaml.push(severity(f), p.pos, &p.path, &f.message, None),
-                                None => yaml.push(severity(f), src.body_pos, &src.path, &f.message, None),
-                            },
-                        }
-                    }
-                    let mut py = Reporter { display: &shown, out: &mut findings.diagnostics };
-                    for f in found.iter().filter(|f| f.yaml_param.is_none()) {
-                        py.push(severity(f), Pos { line: f.line as u32, col: f.column as u32 }, "", &f.message, None);
-                    }
-                    if found.iter().any(|f| f.yaml_param.is_none()) && !findings.sources.contains_key(&shown) {
-                        // the renderer quotes the Python line like a YAML one
-                        if let Ok(text) = std::fs::read_to_string(resolved) {
-                            findings.sources.insert(shown, text.into());
-                        }
-                    }
-                }
-                Err(err) => yaml.error(src.pos, &src.path, format!("Python endpoints were not checked: {err}")),
-            }
-        }
-    }
-
-    /// Endpoint files with an error among `findings` (including errors in their SQL files).
-    pub fn failed_files(&self, findings: &Findings) -> Vec<std::path::PathBuf> {
-        self.project
-            .files
-            .iter()
-            .filter(|f| findings.diagnostics.iter().any(|d| d.is_error() && self.project.owns(f, d)))
-            .map(|f| f.rel.clone())
-            .collect()
-    }
-
     pub fn find(&self, kind: EndpointKind, name: &str) -> Option<&Endpoint> {
         self.endpoints().find(|e| e.kind == kind && e.name == name)
     }
@@ -439,7 +345,7 @@ impl Runtime {
             cancel: opts.cancel.clone(),
         };
         self.python()?
-            .call(resolved, python_function(e), &shown, &e.parameters, args, ctx)
+            .call(resolved, crate::python::endpoint_function(e), &shown, &e.parameters, args, ctx)
             .map_err(ExecError::Execution)
     }
 
@@ -514,21 +420,11 @@ impl Runtime {
     fn render_prompt(&self, e: &Endpoint, args: &Map<String, Json>) -> Result<Json, ExecError> {
         let mut out = Vec::new();
         for m in &e.messages {
-            let text = crate::exec::template::render(&m.prompt, args)
+            let text = crate::load::template::render(&m.prompt, args)
                 .map_err(|err| ExecError::Execution(format!("Error rendering prompt {}: {err}", e.name)))?;
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
         Ok(Json::Array(out))
-    }
-}
-
-/// The function a Python endpoint calls: named like the tool; a resource calls its module's
-/// entry point (`main`, else named like the file, else the first public callable), as the
-/// reference does. `check_python` checks the same one.
-fn python_function(e: &Endpoint) -> &str {
-    match e.kind {
-        EndpointKind::Resource => crate::python::ENTRY_POINT,
-        _ => &e.name,
     }
 }
 

@@ -1,9 +1,7 @@
-//! Execution: running endpoints (the executor, the type system, policies, templates) and the
+//! Execution: running endpoints (the executor, policies, caller identity) and the
 //! `mxcp test` runner built on it.
 
 pub mod executor;
 pub mod identity;
 pub mod policy;
-pub mod template;
 pub mod test_runner;
-pub mod types;

@@ -9,8 +9,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::exec::executor::{CallOptions, Runtime};
 use crate::exec::identity::{Identity, Request};
-use crate::exec::types::{json_eq, py_repr, py_type};
 use crate::load::endpoint::{Assertions, Endpoint, EndpointKind, TestDef};
+use crate::load::types::{json_eq, py_repr, py_type};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,11 +1,10 @@
 //! Loading a project: find `mxcp-site.yml`, read the site and user configuration, pick the
 //! profile, discover and decode every endpoint file.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diagnostics::{Diagnostic, Reporter, Severity};
+use crate::diagnostics::{Diagnostic, Findings, Reporter, Severity};
 use crate::load::decode::Decoder;
 use crate::load::endpoint::{self, Decoded, Endpoint, EndpointKind, FileContext};
 use crate::load::site::{self, SiteConfig};
@@ -23,34 +22,6 @@ pub enum ProjectError {
     /// The database could not be placed under `LoadOptions::data_root`.
     #[error("{0}")]
     Database(String),
-}
-
-/// Findings plus the texts they point into, for rendering.
-#[derive(Debug, Default, Clone)]
-pub struct Findings {
-    pub diagnostics: Vec<Diagnostic>,
-    pub sources: HashMap<PathBuf, Arc<str>>,
-}
-
-impl Findings {
-    pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
-    }
-    /// All findings, sorted, each with its source line.
-    pub fn render(&self) -> String {
-        let mut diags = self.diagnostics.clone();
-        crate::diagnostics::sort(&mut diags);
-        self.render_some(&diags)
-    }
-
-    /// `diags` (a selection of these findings, or others about the same files), as given.
-    pub fn render_some(&self, diags: &[Diagnostic]) -> String {
-        diags
-            .iter()
-            .map(|d| crate::diagnostics::render(d, self.sources.get(&d.file).map(|s| &**s)))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -97,7 +68,8 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 
 impl Project {
     /// Finds the project from `start` and loads it. Findings in endpoint files do not fail
-    /// the load (they are in `findings`); a broken site or user configuration does.
+    /// the load (they are in `findings`); a broken site or user configuration does. Loading
+    /// reports only what decoding finds: the checks are [`crate::check`]'s.
     pub fn discover(start: &Path, opts: &LoadOptions) -> Result<Project, ProjectError> {
         let root = find_root(start).ok_or_else(|| ProjectError::NotFound(start.to_path_buf()))?;
         Self::load(&root, opts)
@@ -162,7 +134,6 @@ impl Project {
             data_root: None,
         };
         project.discover_endpoints();
-        crate::check::static_checks::check_static(&mut project);
         if let Some(d) = &opts.data_root {
             project.place_database(d).map_err(ProjectError::Database)?;
         }
@@ -248,9 +219,13 @@ impl Project {
         d.file == file.rel || self.source_rel(file).is_some_and(|s| d.file == s)
     }
 
-    /// Errors found in a given file.
-    pub fn file_errors(&self, rel: &Path) -> Vec<&Diagnostic> {
-        self.findings.diagnostics.iter().filter(|d| d.file == rel && d.is_error()).collect()
+    /// Endpoint files with an error among `findings` (including errors in their SQL files).
+    pub fn failed_files(&self, findings: &Findings) -> Vec<PathBuf> {
+        self.files
+            .iter()
+            .filter(|f| findings.diagnostics.iter().any(|d| d.is_error() && self.owns(f, d)))
+            .map(|f| f.rel.clone())
+            .collect()
     }
 
     /// The DuckDB file of the active profile (§4): `MXCP_DUCKDB_PATH`, the profile's

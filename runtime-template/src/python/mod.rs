@@ -7,6 +7,7 @@
 mod convert;
 mod interp;
 mod native;
+mod ports;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -16,9 +17,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use serde_json::{Map, Value as Json};
 
-pub use native::Services;
+pub use ports::{CallEvents, Services};
 
-use crate::exec::executor::CallEvents;
 use crate::load::endpoint::Param;
 
 static STDLIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stdlib.tar.zst"));
@@ -29,6 +29,16 @@ pub const PYTHON_VERSION: &str = "3.11";
 /// for resources: `main`, else the function named like the file, else the first public
 /// callable in `dir()` order. Not a Python identifier; `_host.ENTRY_POINT` is the same string.
 pub const ENTRY_POINT: &str = "<main>";
+
+/// The function a Python endpoint calls: named like the tool; a resource calls its module's
+/// entry point (`main`, else named like the file, else the first public callable), as the
+/// reference does. `check::python` checks the same one.
+pub fn endpoint_function(e: &crate::load::endpoint::Endpoint) -> &str {
+    match e.kind {
+        crate::load::endpoint::EndpointKind::Resource => ENTRY_POINT,
+        _ => &e.name,
+    }
+}
 
 /// The standard library's directory in the cache, extracted on first use. A cache on a
 /// noexec mount is refused here at every start, not only at extraction: its extension modules

@@ -5,21 +5,10 @@ use std::sync::{Arc, RwLock};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::convert;
-use crate::exec::executor::CallEvents;
-
-/// What project Python can reach in the running mxcp.
-pub trait Services: Send + Sync {
-    fn execute(&self, sql: &str, params: &Map<String, Json>) -> Result<crate::db::QueryResult, String>;
-    fn secret(&self, name: &str) -> Option<Json>;
-    fn user_config(&self) -> Json;
-    fn site_config(&self) -> Json;
-    /// Waits for running queries, closes the database, runs `payload`, and lets the next
-    /// query reopen it.
-    fn reload_db(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String>;
-}
+use super::ports::{CallEvents, Services};
 
 static SERVICES: RwLock<Option<Arc<dyn Services>>> = RwLock::new(None);
 

@@ -28,8 +28,9 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use serde_json::{Map, Value as Json};
 
-use crate::exec::executor::{CallEvents, CallOptions, ExecError, Runtime};
+use crate::exec::executor::{CallOptions, ExecError, Runtime};
 use crate::load::endpoint::{Endpoint, EndpointKind};
+use crate::python::CallEvents;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

@@ -131,7 +131,7 @@ pub fn check_format(format: Format, s: &str) -> Result<(), String> {
             chrono::NaiveTime::parse_from_str(s, "%H:%M:%S").is_ok()
                 || chrono::NaiveTime::parse_from_str(s, "%H:%M:%S%.f").is_ok()
         }
-        Format::DateTime => parse_datetime(s).is_some(),
+        Format::DateTime => crate::iso8601::parse_datetime(s).is_some(),
         Format::Timestamp => s.trim().parse::<f64>().is_ok_and(f64::is_finite),
     };
     if ok {
@@ -148,25 +148,6 @@ pub fn check_format(format: Format, s: &str) -> Result<(), String> {
         Format::DateTime => format!("Invalid date-time format: '{s}' (expected ISO 8601, e.g. 2024-01-15T10:30:00Z)"),
         Format::Timestamp => format!("Invalid timestamp: '{s}' (expected seconds since the epoch)"),
     })
-}
-
-/// ISO 8601 date-time as Python's `fromisoformat` accepts it (`Z` allowed).
-pub fn parse_datetime(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    let t = s.trim();
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(&t.replace(' ', "T")) {
-        return Some(dt);
-    }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d"] {
-        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
-            return Some(naive.and_utc().fixed_offset());
-        }
-        if fmt == "%Y-%m-%d" {
-            if let Ok(d) = chrono::NaiveDate::parse_from_str(t, fmt) {
-                return Some(d.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset());
-            }
-        }
-    }
-    None
 }
 
 fn check_bounds(def: &TypeDef, x: f64) -> Result<(), String> {
