@@ -9,7 +9,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::{mxcp, project, run};
-use mxcp_runtime::load::yaml::{self, Node, Pos, Value};
+use mxcp_runtime::diagnostics::Pos;
+use mxcp_runtime::load::yaml::{self, Node, Value};
 use serde_json::Value as Json;
 
 fn fixtures() -> PathBuf {

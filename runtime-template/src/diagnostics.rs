@@ -8,7 +8,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::load::yaml::Pos;
+/// 1-based line and column of a node's first character (in a YAML file; also
+/// used for positions in SQL and Python sources).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
+use crate::diagnostics::Pos;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::load::endpoint::{Endpoint, EndpointKind, TypeDef};
 use crate::load::project::Project;
-use crate::load::yaml::Pos;
 
 pub fn lint(project: &Project) -> Vec<Diagnostic> {
     let mut out = Vec::new();

@@ -1,10 +1,10 @@
 //! Python endpoints: the function exists and its signature matches the declaration. The
 //! sources are parsed by the embedded interpreter's `ast`, never executed.
 
+use crate::diagnostics::Pos;
 use crate::diagnostics::{Findings, Reporter, Severity};
 use crate::load::endpoint::{Language, SourceBody};
 use crate::load::project::Project;
-use crate::load::yaml::Pos;
 use crate::python::{SourceFinding, check_function, endpoint_function};
 
 pub fn check_python(project: &Project, findings: &mut Findings) {

@@ -9,12 +9,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::db::{Database, SqlType, typed_sql};
+use crate::db::{BindKind, BindType, Database, SqlType, TemporalFormat, typed_sql};
 use crate::diagnostics::Findings;
+use crate::diagnostics::Pos;
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::load::endpoint::{DataType, Endpoint, Language, SourceBody, TypeDef};
+use crate::load::endpoint::{DataType, Endpoint, Format, Language, Param, SourceBody, TypeDef};
 use crate::load::project::Project;
-use crate::load::yaml::Pos;
 
 /// Findings for every SQL endpoint; `.sql` files that findings point into are added to
 /// `findings.sources` for rendering.
@@ -50,7 +50,8 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
                     if is_unresolved(&d.columns) {
                         // DuckDB cannot type the result until it knows the parameters' types:
                         // describe it again with each `$name` cast to its declared type.
-                        let typed = typed_sql(&sql, e, |_| true);
+                        let binds = bind_types(&e.parameters);
+                        let typed = typed_sql(&sql, &|n| find_bind(&binds, n), |_| true);
                         if let Ok(d2) = db.describe(&typed).as_ref() {
                             if !is_unresolved(&d2.columns) {
                                 c.returns(r, &d2.columns);
@@ -63,6 +64,38 @@ pub fn check_sql(project: &Project, db: &Database, findings: &mut Findings) {
             }
         }
         findings.diagnostics.extend(c.out);
+    }
+}
+
+/// What each declared parameter binds as in the database, in declaration order.
+pub fn bind_types(params: &[Param]) -> Vec<(String, BindType)> {
+    params.iter().map(|p| (p.name.clone(), bind_type(&p.def))).collect()
+}
+
+/// The first declared parameter of that name (as `Endpoint::param` finds it).
+pub fn find_bind<'b>(binds: &'b [(String, BindType)], name: &str) -> Option<&'b BindType> {
+    binds.iter().find(|(n, _)| n == name).map(|(_, b)| b)
+}
+
+/// The part of a declared type the database binds by.
+pub fn bind_type(def: &TypeDef) -> BindType {
+    BindType {
+        kind: match def.ty {
+            DataType::String => BindKind::String,
+            DataType::Number => BindKind::Number,
+            DataType::Integer => BindKind::Integer,
+            DataType::Boolean => BindKind::Boolean,
+            DataType::Array => BindKind::Array,
+            DataType::Object => BindKind::Object,
+        },
+        format: match def.format {
+            Some(Format::Date) => Some(TemporalFormat::Date),
+            Some(Format::DateTime) => Some(TemporalFormat::DateTime),
+            Some(Format::Timestamp) => Some(TemporalFormat::Timestamp),
+            _ => None,
+        },
+        items: def.items.as_deref().map(|i| Box::new(bind_type(i))),
+        properties: def.properties.as_ref().map(|p| p.iter().map(|(k, v)| (k.clone(), bind_type(v))).collect()),
     }
 }
 

@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::diagnostics::Pos;
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
 use crate::load::endpoint::{DataType, Endpoint, EndpointKind, SourceBody, TypeDef};
 use crate::load::project::Project;
 use crate::load::types;
-use crate::load::yaml::Pos;
 
 pub fn check_static(project: &Project, out: &mut Vec<Diagnostic>) {
     check_duplicates(project, out);

@@ -17,11 +17,7 @@ use serde_json::{Map, Value as Json};
 pub use raw::Description;
 pub use session::SqlSession;
 pub use sql_type::SqlType;
-pub use typed_sql::{declared_sql_type, typed_sql};
-
-use crate::load::endpoint::{DataType, Format, TypeDef};
-use crate::load::site::ExtensionDef;
-use crate::load::user_config::Secret;
+pub use typed_sql::{BindKind, BindType, TemporalFormat, declared_sql_type, typed_sql};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -46,10 +42,25 @@ impl From<duckdb::Error> for DbError {
 pub struct DbOptions {
     pub path: PathBuf,
     pub readonly: bool,
-    pub extensions: Vec<ExtensionDef>,
+    pub extensions: Vec<Extension>,
     pub secrets: Vec<Secret>,
     /// Connections kept for concurrent calls (at least 1).
     pub pool_size: usize,
+}
+
+/// A DuckDB extension to load (`INSTALL` first unless compiled in).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extension {
+    pub name: String,
+    pub repo: Option<String>,
+}
+
+/// A secret to create in every connection (`CREATE TEMPORARY SECRET`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    pub name: String,
+    pub kind: String,
+    pub parameters: Map<String, Json>,
 }
 
 /// Column names and DuckDB types of a result, and its rows as JSON objects.
@@ -171,7 +182,7 @@ impl Database {
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
+        types: &dyn Fn(&str) -> Option<&'t BindType>,
     ) -> Result<QueryResult, DbError> {
         self.query_json(sql, args, types)?.into_result()
     }
@@ -181,7 +192,7 @@ impl Database {
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
+        types: &dyn Fn(&str) -> Option<&'t BindType>,
     ) -> Result<JsonRows, DbError> {
         self.query_json_cancellable(sql, args, types, None, None)
     }
@@ -191,7 +202,7 @@ impl Database {
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        types: &dyn Fn(&str) -> Option<&'t TypeDef>,
+        types: &dyn Fn(&str) -> Option<&'t BindType>,
         cancel: Option<&Cancel>,
         session: Option<&Arc<SqlSession>>,
     ) -> Result<JsonRows, DbError> {
@@ -266,7 +277,7 @@ fn run_query_json<'t>(
     conn: &duckdb::Connection,
     sql: &str,
     args: &Map<String, Json>,
-    types: &dyn Fn(&str) -> Option<&'t TypeDef>,
+    types: &dyn Fn(&str) -> Option<&'t BindType>,
 ) -> Result<JsonRows, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
     for i in 1..=stmt.parameter_count() {
@@ -320,28 +331,28 @@ fn logical_type(lt: &duckdb::core::LogicalTypeHandle) -> SqlType {
 }
 
 /// A JSON argument as the DuckDB value to bind, guided by the declared type.
-fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
+fn to_duck_value(v: &Json, def: Option<&BindType>) -> duckdb::types::Value {
     use duckdb::types::{TimeUnit, Value};
     match v {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Boolean(*b),
-        Json::Number(n) => match (n.as_i64(), def.map(|d| d.ty)) {
-            (Some(i), Some(DataType::Integer) | None) => Value::BigInt(i),
-            (Some(i), Some(DataType::String)) => Value::Text(i.to_string()),
+        Json::Number(n) => match (n.as_i64(), def.map(|d| d.kind)) {
+            (Some(i), Some(BindKind::Integer) | None) => Value::BigInt(i),
+            (Some(i), Some(BindKind::String)) => Value::Text(i.to_string()),
             _ => Value::Double(n.as_f64().unwrap_or(f64::NAN)),
         },
         Json::String(s) => match def.and_then(|d| d.format) {
-            Some(Format::Date) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Some(TemporalFormat::Date) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
                 Ok(d) => {
                     Value::Date32((d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32)
                 }
                 Err(_) => Value::Text(s.clone()),
             },
-            Some(Format::DateTime) => match crate::iso8601::parse_datetime(s) {
+            Some(TemporalFormat::DateTime) => match crate::iso8601::parse_datetime(s) {
                 Some(dt) => Value::Timestamp(TimeUnit::Microsecond, dt.timestamp_micros()),
                 None => Value::Text(s.clone()),
             },
-            Some(Format::Timestamp) => match s.trim().parse::<f64>() {
+            Some(TemporalFormat::Timestamp) => match s.trim().parse::<f64>() {
                 Ok(secs) => Value::Timestamp(TimeUnit::Microsecond, (secs * 1e6) as i64),
                 Err(_) => Value::Text(s.clone()),
             },
@@ -366,7 +377,7 @@ fn to_duck_value(v: &Json, def: Option<&TypeDef>) -> duckdb::types::Value {
     }
 }
 
-fn load_extension(conn: &duckdb::Connection, ext: &ExtensionDef) -> Result<(), DbError> {
+fn load_extension(conn: &duckdb::Connection, ext: &Extension) -> Result<(), DbError> {
     if !is_sql_identifier(&ext.name) {
         return Err(DbError::Extension { name: ext.name.clone(), message: "not a valid extension name".into() });
     }
@@ -386,8 +397,11 @@ fn load_extension(conn: &duckdb::Connection, ext: &ExtensionDef) -> Result<(), D
     })
 }
 
+/// A letter or `_`, then letters, digits and `_` (what may be spliced into SQL unquoted).
 fn is_sql_identifier(s: &str) -> bool {
-    crate::load::endpoint::is_identifier(s)
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `CREATE TEMPORARY SECRET` for a user-config secret, every value quoted as a SQL literal.

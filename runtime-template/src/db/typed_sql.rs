@@ -3,23 +3,57 @@
 //! doubles the cost of a small query; casting such parameters to the type they are bound as
 //! anyway gives the same results with one plan.
 
-use crate::load::endpoint::{DataType, Endpoint, TypeDef};
+use indexmap::IndexMap;
+
+/// What a parameter's value binds as: the part of its declared type the database needs, as
+/// plain data (the caller builds it from the endpoint model, which this module does not see).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindType {
+    pub kind: BindKind,
+    /// Only the formats that change the binding (a date binds as DATE, ...).
+    pub format: Option<TemporalFormat>,
+    pub items: Option<Box<BindType>>,
+    pub properties: Option<IndexMap<String, BindType>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindKind {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemporalFormat {
+    Date,
+    DateTime,
+    Timestamp,
+}
+
+impl BindType {
+    pub fn new(kind: BindKind) -> BindType {
+        BindType { kind, format: None, items: None, properties: None }
+    }
+}
 
 /// The DuckDB type a declared parameter binds as (`None`: leave the placeholder alone).
 /// An object with declared properties is a STRUCT of all of them, so a property that is
 /// absent or null in the call still has its declared type (DuckDB casts STRUCTs by field
 /// name, filling absent fields with NULL).
-pub fn declared_sql_type(def: &TypeDef) -> Option<String> {
-    use crate::load::endpoint::Format;
-    Some(match (def.ty, def.format) {
-        (DataType::String, Some(Format::Date)) => "DATE".into(),
-        (DataType::String, Some(Format::DateTime | Format::Timestamp)) => "TIMESTAMP".into(),
-        (DataType::String, _) => "VARCHAR".into(),
-        (DataType::Integer, _) => "BIGINT".into(),
-        (DataType::Number, _) => "DOUBLE".into(),
-        (DataType::Boolean, _) => "BOOLEAN".into(),
-        (DataType::Array, _) => format!("{}[]", declared_sql_type(def.items.as_deref()?)?),
-        (DataType::Object, _) => {
+pub fn declared_sql_type(def: &BindType) -> Option<String> {
+    use TemporalFormat as F;
+    Some(match (def.kind, def.format) {
+        (BindKind::String, Some(F::Date)) => "DATE".into(),
+        (BindKind::String, Some(F::DateTime | F::Timestamp)) => "TIMESTAMP".into(),
+        (BindKind::String, _) => "VARCHAR".into(),
+        (BindKind::Integer, _) => "BIGINT".into(),
+        (BindKind::Number, _) => "DOUBLE".into(),
+        (BindKind::Boolean, _) => "BOOLEAN".into(),
+        (BindKind::Array, _) => format!("{}[]", declared_sql_type(def.items.as_deref()?)?),
+        (BindKind::Object, _) => {
             let props = def.properties.as_ref().filter(|p| !p.is_empty())?;
             let fields: Option<Vec<String>> = props
                 .iter()
@@ -31,8 +65,8 @@ pub fn declared_sql_type(def: &TypeDef) -> Option<String> {
 }
 
 /// Rewrites each `$name` placeholder outside literals and comments as `($name::TYPE)`, TYPE
-/// being what the declared parameter binds as, for the parameters `which` selects.
-pub fn typed_sql(sql: &str, e: &Endpoint, which: impl Fn(&str) -> bool) -> String {
+/// being what the declared parameter binds as (`types`), for the parameters `which` selects.
+pub fn typed_sql<'b>(sql: &str, types: &dyn Fn(&str) -> Option<&'b BindType>, which: impl Fn(&str) -> bool) -> String {
     let b = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 32);
     let mut i = 0;
@@ -72,7 +106,7 @@ pub fn typed_sql(sql: &str, e: &Endpoint, which: impl Fn(&str) -> bool) -> Strin
                     continue;
                 }
                 let name = &sql[start + 1..j];
-                if let Some(ty) = e.param(name).filter(|_| which(name)).and_then(|p| declared_sql_type(&p.def)) {
+                if let Some(ty) = types(name).filter(|_| which(name)).and_then(declared_sql_type) {
                     out.push_str(&sql[copied..start]);
                     out.push_str(&format!("(${name}::{ty})"));
                     copied = j;
@@ -89,18 +123,15 @@ pub fn typed_sql(sql: &str, e: &Endpoint, which: impl Fn(&str) -> bool) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::endpoint::{EndpointKind, Param};
 
     #[test]
     fn casts_placeholders_outside_literals_and_comments() {
-        let p = |name: &str, ty| Param {
-            name: name.into(),
-            def: TypeDef::new(ty),
-            pos: Default::default(),
-            path: String::new(),
+        let (string, integer) = (BindType::new(BindKind::String), BindType::new(BindKind::Integer));
+        let e = |name: &str| match name {
+            "name" => Some(&string),
+            "n" => Some(&integer),
+            _ => None,
         };
-        let mut e = Endpoint::new(EndpointKind::Tool, "t");
-        e.parameters = vec![p("name", DataType::String), p("n", DataType::Integer)];
         let sql = "SELECT '$name' || $name, $n -- $n\n/* $name */ FROM t WHERE x = $$ $name $$";
         assert_eq!(
             typed_sql(sql, &e, |_| true),

@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::db::{Database, DbError, DbOptions, QueryResult};
+use crate::check::sql::{bind_types, find_bind};
+use crate::db::{BindType, Database, DbError, DbOptions, QueryResult};
+use crate::diagnostics::Pos;
 use crate::exec::identity::{Identity, Request};
 use crate::exec::policy;
 use crate::load::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
 use crate::load::project::Project;
 use crate::load::types;
-use crate::load::yaml::Pos;
 use crate::python::CallEvents;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -145,7 +146,13 @@ pub struct Runtime {
     needs_python: bool,
     builtins: Vec<Endpoint>,
     excluded: std::collections::HashSet<std::path::PathBuf>,
-    executable: Mutex<HashMap<(EndpointKind, String), Arc<str>>>,
+    executable: Mutex<HashMap<(EndpointKind, String), Arc<Executable>>>,
+}
+
+/// An SQL endpoint as it runs: its statement and how its parameters bind (computed once).
+struct Executable {
+    sql: Arc<str>,
+    binds: Vec<(String, BindType)>,
 }
 
 impl Runtime {
@@ -155,8 +162,18 @@ impl Runtime {
         let db = Arc::new(DbSlot::new(DbOptions {
             path: p.duckdb_path(),
             readonly: p.readonly,
-            extensions: p.site.extensions.clone(),
-            secrets: p.user_config.secrets(),
+            extensions: p
+                .site
+                .extensions
+                .iter()
+                .map(|e| crate::db::Extension { name: e.name.clone(), repo: e.repo.clone() })
+                .collect(),
+            secrets: p
+                .user_config
+                .secrets()
+                .into_iter()
+                .map(|s| crate::db::Secret { name: s.name, kind: s.kind, parameters: s.parameters })
+                .collect(),
             pool_size,
         }));
         let mut rt = Runtime {
@@ -317,16 +334,15 @@ impl Runtime {
 
     fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
         let session = Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref());
-        let run = |sql: &str, args: &Map<String, Json>, params: &[Param]| {
-            self.query_cancellable(sql, args, params, opts.cancel.as_ref(), session.as_ref())
-                .map(QueryResult::into_json)
+        let run = |sql: &str, args: &Map<String, Json>, binds: &[(String, BindType)]| {
+            self.query_cancellable(sql, args, binds, opts.cancel.as_ref(), session.as_ref()).map(QueryResult::into_json)
         };
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
             return run(&sql, &Map::new(), &[]);
         }
-        let sql = self.executable_sql(e)?;
-        run(&sql, args, &e.parameters)
+        let x = self.executable(e)?;
+        run(&x.sql, args, &x.binds)
     }
 
     fn run_python_endpoint(
@@ -355,19 +371,19 @@ impl Runtime {
         if self.needs_python() {
             self.python()?;
         }
-        self.query_cancellable(sql, args, params, None, None)
+        self.query_cancellable(sql, args, &bind_types(params), None, None)
     }
 
     fn query_cancellable(
         &self,
         sql: &str,
         args: &Map<String, Json>,
-        params: &[Param],
+        binds: &[(String, BindType)],
         cancel: Option<&crate::db::Cancel>,
         session: Option<&Arc<crate::db::SqlSession>>,
     ) -> Result<QueryResult, ExecError> {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
-        let types = |name: &str| params.iter().find(|p| p.name == name).map(|p| &p.def);
+        let types = |name: &str| find_bind(binds, name);
         db.query_json_cancellable(sql, args, &types, cancel, session)
             .and_then(crate::db::JsonRows::into_result)
             .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
@@ -375,11 +391,12 @@ impl Runtime {
 
     /// The SQL to run for an endpoint: its source, with the parameters DuckDB cannot type at
     /// prepare time cast to their declared types (computed once).
-    fn executable_sql(&self, e: &Endpoint) -> Result<Arc<str>, ExecError> {
+    fn executable(&self, e: &Endpoint) -> Result<Arc<Executable>, ExecError> {
         let key = (e.kind, e.name.clone());
-        if let Some(sql) = self.executable.lock().expect("sql lock").get(&key) {
-            return Ok(sql.clone());
+        if let Some(x) = self.executable.lock().expect("sql lock").get(&key) {
+            return Ok(x.clone());
         }
+        let binds = bind_types(&e.parameters);
         let text = self.source_text(e)?;
         let mut sql = text.clone();
         if !e.parameters.is_empty() {
@@ -392,15 +409,16 @@ impl Runtime {
                     .map(|(n, _)| n.as_str())
                     .collect();
                 if !open.is_empty() {
-                    let typed = crate::db::typed_sql(&text, e, |n| open.contains(&n));
+                    let typed = crate::db::typed_sql(&text, &|n| find_bind(&binds, n), |n| open.contains(&n));
                     if db.describe(&typed).is_ok() {
                         sql = typed.into();
                     }
                 }
             }
         }
-        self.executable.lock().expect("sql lock").insert(key, sql.clone());
-        Ok(sql)
+        let x = Arc::new(Executable { sql, binds });
+        self.executable.lock().expect("sql lock").insert(key, x.clone());
+        Ok(x)
     }
 
     /// The endpoint's source code.
@@ -410,7 +428,7 @@ impl Runtime {
         };
         match &src.body {
             SourceBody::Code { text, .. } => Ok(text.as_str().into()),
-            // read once per endpoint: `executable_sql` keeps what it makes of it
+            // read once per endpoint: `executable` keeps what it makes of it
             SourceBody::File { resolved, declared } => std::fs::read_to_string(resolved)
                 .map(Arc::from)
                 .map_err(|err| ExecError::Execution(format!("cannot read source file '{declared}': {err}"))),

@@ -1,8 +1,9 @@
 //! Typed reads from a positioned YAML tree that record a finding for every problem and go on,
 //! so one pass over a file reports all its mistakes.
 
+use crate::diagnostics::Pos;
 use crate::diagnostics::{Reporter, suggest};
-use crate::load::yaml::{Node, Pos, Value};
+use crate::load::yaml::{Node, Value};
 
 pub fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }

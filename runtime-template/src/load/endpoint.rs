@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
+use crate::diagnostics::Pos;
 use crate::load::decode::{Decoder, Fields, child, index};
-use crate::load::yaml::{Node, Pos, Value};
+use crate::load::yaml::{Node, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EndpointKind {

@@ -69,7 +69,7 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 impl Project {
     /// Finds the project from `start` and loads it. Findings in endpoint files do not fail
     /// the load (they are in `findings`); a broken site or user configuration does. Loading
-    /// reports only what decoding finds: the checks are [`crate::check`]'s.
+    /// reports only what decoding finds: the checks are the `check` stage's.
     pub fn discover(start: &Path, opts: &LoadOptions) -> Result<Project, ProjectError> {
         let root = find_root(start).ok_or_else(|| ProjectError::NotFound(start.to_path_buf()))?;
         Self::load(&root, opts)
@@ -314,7 +314,7 @@ pub fn decode_endpoint_text(
     let before = rep.out.len();
     let Some(node) = parse_document(text, &mut rep) else {
         if rep.out.len() == before {
-            rep.error(yaml::Pos::default(), "", "Endpoint file is empty");
+            rep.error(crate::diagnostics::Pos::default(), "", "Endpoint file is empty");
         }
         return None;
     };

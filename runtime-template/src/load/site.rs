@@ -2,8 +2,9 @@
 
 use indexmap::IndexMap;
 
+use crate::diagnostics::Pos;
 use crate::load::decode::{Decoder, Fields, index};
-use crate::load::yaml::{Node, Pos, Value};
+use crate::load::yaml::{Node, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginDef {

@@ -14,12 +14,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::Value as Json;
 
-/// 1-based line and column of a node's first character.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
-pub struct Pos {
-    pub line: u32,
-    pub col: u32,
-}
+use crate::diagnostics::Pos;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
