@@ -78,7 +78,7 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
 
 /// site-packages of the dependencies packed with the project.
 pub fn payload_dependencies(app: &Path) -> Vec<PathBuf> {
-    mxcp_runtime::exec::executor::dependency_dirs(&app.join(PROJECT_DIR))
+    mxcp_runtime::exec::python_start::dependency_dirs(&app.join(PROJECT_DIR))
 }
 
 /// `MXCP_DATA_DIR`, else `$XDG_DATA_HOME/mxcp/<project>`, else `~/.local/share/mxcp/<project>`,

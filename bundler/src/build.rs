@@ -83,7 +83,7 @@ pub fn build(
         let start = Instant::now();
         progress(&format!("installing the dependencies in {}", req.display()));
         let pip = PipOptions { only_binary: true, unchecked_pyc: true, ..opts.pip.clone() };
-        let target = staged_project.join(mxcp_runtime::exec::executor::DEPS_DIR);
+        let target = staged_project.join(mxcp_runtime::exec::python_start::DEPS_DIR);
         dependencies = vendor::install_requirements(req, &target, &pip)?;
         crate::elf::drop_glibc_stubs_under(&target).map_err(io("adjusting extension modules"))?;
         progress(&format!("installed {} package(s) in {:.1} s", dependencies.len(), start.elapsed().as_secs_f64()));

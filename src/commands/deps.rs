@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use mxcp_bundler::vendor;
-use mxcp_runtime::exec::executor::DEPS_DIR;
+use mxcp_runtime::exec::python_start::DEPS_DIR;
 
 use crate::cli::{DepsCommand, DepsInstallArgs};
 

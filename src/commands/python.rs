@@ -13,7 +13,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     let extra = std::env::current_dir()
         .ok()
         .and_then(|d| mxcp_runtime::load::project::find_root(&d))
-        .map(|root| mxcp_runtime::exec::executor::dependency_dirs(&root))
+        .map(|root| mxcp_runtime::exec::python_start::dependency_dirs(&root))
         .unwrap_or_default();
     main_with(args, extra)
 }

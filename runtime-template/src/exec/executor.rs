@@ -1,16 +1,16 @@
 //! Executing an endpoint: input conversion → input policies → SQL (or prompt rendering) →
 //! result shaping by the declared return type → output validation → output policies.
 //!
-//! Python endpoints run in the embedded interpreter ([`crate::python`]), started on first need.
+//! Python endpoints run in the embedded interpreter ([`crate::python`]), started on first need
+//! ([`super::python_start`]); the database is opened on first need too ([`super::db_slot`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value as Json, json};
 
 use crate::check::sql::{bind_types, find_bind};
 use crate::db::{BindType, Database, DbError, DbOptions, QueryResult};
-use crate::diagnostics::Pos;
 use crate::exec::identity::{Identity, Request};
 use crate::exec::policy;
 use crate::load::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
@@ -48,99 +48,10 @@ pub struct CallOptions {
     pub events: Option<Arc<dyn CallEvents>>,
 }
 
-/// Set-up run on each newly opened database (plugin functions).
-pub type OnOpen = Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>;
-
-/// The profile's database, shared by the executor and project Python; reopened on demand
-/// after `reload_duckdb` closed it.
-pub struct DbSlot {
-    opts: DbOptions,
-    slot: Mutex<Option<Arc<Database>>>,
-    /// Held for writing while a reload swaps the database: new queries wait.
-    reloading: RwLock<()>,
-    /// Run on every (re)opened database: registers plugin functions.
-    on_open: Mutex<Vec<OnOpen>>,
-}
-
-impl DbSlot {
-    fn new(opts: DbOptions) -> DbSlot {
-        DbSlot { opts, slot: Mutex::new(None), reloading: RwLock::new(()), on_open: Mutex::default() }
-    }
-
-    pub fn get(&self) -> Result<Arc<Database>, DbError> {
-        let _wait = self.reloading.read().expect("reload lock");
-        let mut slot = self.slot.lock().expect("db lock");
-        if let Some(db) = slot.as_ref() {
-            return Ok(db.clone());
-        }
-        let db = Arc::new(Database::open(&self.opts)?);
-        for w in &db.warnings {
-            eprintln!("warning: {w}");
-        }
-        for hook in self.on_open.lock().expect("hook lock").iter() {
-            hook(&db).map_err(DbError::Sql)?;
-        }
-        *slot = Some(db.clone());
-        Ok(db)
-    }
-
-    /// Runs `hook` on the open database (if any) and on every database opened later.
-    pub fn add_on_open(&self, hook: OnOpen) -> Result<(), String> {
-        let current = self.slot.lock().expect("db lock").clone();
-        self.on_open.lock().expect("hook lock").push(hook.clone());
-        match current {
-            Some(db) => hook(&db),
-            None => Ok(()),
-        }
-    }
-
-    /// Drain → close → `payload` → (reopened by the next query).
-    pub fn reload(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
-        let _block = self.reloading.write().expect("reload lock");
-        let old = self.slot.lock().expect("db lock").take();
-        if let Some(old) = old {
-            let start = std::time::Instant::now();
-            while Arc::strong_count(&old) > 1 {
-                if start.elapsed() > std::time::Duration::from_secs(120) {
-                    return Err("reload_duckdb: queries still running after 120 s".into());
-                }
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            drop(old);
-        }
-        payload()
-    }
-}
-
-/// What project Python reaches through `mxcp.runtime`.
-struct PyServices {
-    project: Arc<Project>,
-    db: Arc<DbSlot>,
-}
-
-impl crate::python::Services for PyServices {
-    fn execute(&self, sql: &str, params: &Map<String, Json>) -> Result<QueryResult, String> {
-        let db = self.db.get().map_err(|e| e.to_string())?;
-        db.query(sql, params, &|_| None).map_err(|e| e.to_string())
-    }
-    fn secret(&self, name: &str) -> Option<Json> {
-        self.project.user_config.secrets().into_iter().find(|s| s.name == name).map(|s| Json::Object(s.parameters))
-    }
-    fn user_config(&self) -> Json {
-        self.project.user_config.raw.clone()
-    }
-    fn site_config(&self) -> Json {
-        self.project.site.raw.clone()
-    }
-    fn reload_db(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
-        self.db.reload(payload)
-    }
-}
-
 pub struct Runtime {
     pub project: Arc<Project>,
-    db: Arc<DbSlot>,
-    python: OnceLock<Result<Arc<crate::python::Engine>, String>>,
+    pub(super) db: Arc<super::db_slot::DbSlot>,
+    pub(super) python: OnceLock<Result<Arc<crate::python::Engine>, String>>,
     shut_down: std::sync::atomic::AtomicBool,
     /// Python endpoints or plugins among the endpoints served (kept current by `exclude_files`).
     needs_python: bool,
@@ -157,9 +68,10 @@ struct Executable {
 
 impl Runtime {
     pub fn new(project: Project, pool_size: usize) -> Runtime {
-        let builtins = if project.site.sql_tools.enabled { builtin_sql_tools(&project) } else { Vec::new() };
+        let builtins =
+            if project.site.sql_tools.enabled { super::builtin_tools::builtin_sql_tools(&project) } else { Vec::new() };
         let p = &project;
-        let db = Arc::new(DbSlot::new(DbOptions {
+        let db = Arc::new(super::db_slot::DbSlot::new(DbOptions {
             path: p.duckdb_path(),
             readonly: p.readonly,
             extensions: p
@@ -192,7 +104,7 @@ impl Runtime {
 
     /// Adds or removes the built-in SQL tools (`serve --sql-tools`).
     pub fn set_sql_tools(&mut self, enabled: bool) {
-        self.builtins = if enabled { builtin_sql_tools(&self.project) } else { Vec::new() };
+        self.builtins = if enabled { super::builtin_tools::builtin_sql_tools(&self.project) } else { Vec::new() };
     }
 
     /// The profile's database, opened on first use (a prompt-only call never opens it).
@@ -207,57 +119,6 @@ impl Runtime {
 
     fn compute_needs_python(&mut self) {
         self.needs_python = !self.project.site.plugins.is_empty() || self.endpoints().any(|e| e.runs(Language::Python));
-    }
-
-    /// The project's Python, loaded on first use: modules imported, plugins created and their
-    /// functions registered with DuckDB, `@on_init` hooks run.
-    pub fn python(&self) -> Result<&Arc<crate::python::Engine>, ExecError> {
-        self.python
-            .get_or_init(|| {
-                let project = crate::python::ProjectPython {
-                    root: self.project.root.clone(),
-                    python_dir: self.project.root.join(&self.project.site.paths.python),
-                    plugin_dir: self.project.root.join(&self.project.site.paths.plugins),
-                    site_dirs: dependency_dirs(&self.project.root),
-                    plugins: self.plugin_defs()?,
-                };
-                let services = Arc::new(PyServices { project: self.project.clone(), db: self.db.clone() });
-                let (engine, udfs) = crate::python::Engine::load(&project, services)?;
-                let engine = Arc::new(engine);
-                let udfs: Vec<Arc<crate::python::Udf>> = udfs.into_iter().map(Arc::new).collect();
-                if !udfs.is_empty() {
-                    let engine = engine.clone();
-                    self.db.add_on_open(Arc::new(move |db: &Database| {
-                        for u in &udfs {
-                            let (e, u2) = (engine.clone(), u.clone());
-                            db.register_scalar(&u.name, &u.arg_types, &u.return_type, move |args| {
-                                e.call_udf(&u2, args)
-                            })?;
-                        }
-                        Ok(())
-                    }))?;
-                }
-                engine.run_init_hooks();
-                Ok(engine)
-            })
-            .as_ref()
-            .map_err(|e| ExecError::Execution(e.clone()))
-    }
-
-    /// Plugin instances (§17): name, module and their configuration from the user config.
-    fn plugin_defs(&self) -> Result<Vec<(String, String, Json)>, String> {
-        let mut out = Vec::new();
-        for p in &self.project.site.plugins {
-            let cfg = match &p.config {
-                Some(key) => match self.project.user_config.plugin_config(key) {
-                    Some(c) => Json::Object(c.clone()),
-                    None => return Err(format!("Plugin configuration '{key}' not found in plugin config")),
-                },
-                None => Json::Object(Map::new()),
-            };
-            out.push((p.name.clone(), p.module.clone(), cfg));
-        }
-        Ok(out)
     }
 
     /// Runs the Python `@on_shutdown` hooks, if Python was started (once; also on drop).
@@ -452,23 +313,6 @@ impl Drop for Runtime {
     }
 }
 
-/// site-packages directories of a project's dependencies: the project-local one that
-/// `mxcp deps install` fills, and an active virtual environment of the same Python version.
-pub fn dependency_dirs(root: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut dirs = vec![root.join(DEPS_DIR)];
-    if let Some(venv) = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()) {
-        let sp = std::path::Path::new(&venv).join("lib/python3.11/site-packages");
-        if sp.is_dir() {
-            dirs.push(sp);
-        }
-    }
-    dirs.retain(|d| d.is_dir());
-    dirs
-}
-
-/// Where `mxcp deps install` puts a project's dependencies (relative to its root).
-pub const DEPS_DIR: &str = ".mxcp/site-packages";
-
 /// The user as policies see it: anonymous, or the caller's identity.
 fn policy_user(opts: &CallOptions) -> Json {
     match &opts.identity {
@@ -511,62 +355,6 @@ pub fn shape(raw: Json, return_type: Option<&TypeDef>) -> Result<Json, ExecError
         ))),
         other => Ok(other),
     }
-}
-
-/// The built-in SQL tools (§11.6), as endpoints.
-fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
-    let desc = |name: &str, default: &str| {
-        Some(project.site.sql_tools.descriptions.get(name).cloned().unwrap_or_else(|| default.to_string()))
-    };
-    let annotations = |title: &str, read_only: bool| {
-        let v = json!({"title": title, "readOnlyHint": read_only, "destructiveHint": !read_only, "idempotentHint": read_only, "openWorldHint": false});
-        v.as_object().cloned()
-    };
-    let string_param = |name: &str, description: &str| Param {
-        name: name.into(),
-        def: TypeDef { description: Some(description.into()), ..TypeDef::new(DataType::String) },
-        pos: Default::default(),
-        path: String::new(),
-    };
-    let tool = |name: &str, description: Option<String>, params: Vec<Param>, sql: &str, annotations| Endpoint {
-        description,
-        annotations,
-        parameters: params,
-        return_type: Some(TypeDef {
-            items: Some(Box::new(TypeDef::new(DataType::Object))),
-            ..TypeDef::new(DataType::Array)
-        }),
-        source: Some(crate::load::endpoint::Source {
-            body: SourceBody::Code { text: sql.into(), start: Pos::default() },
-            pos: Pos::default(),
-            body_pos: Pos::default(),
-            path: String::new(),
-        }),
-        ..Endpoint::new(EndpointKind::Tool, name)
-    };
-    vec![
-        tool(
-            "execute_sql_query",
-            desc("execute_sql_query", "Execute a SQL query against the DuckDB database and return the rows"),
-            vec![string_param("sql", "The SQL query to execute")],
-            "",
-            annotations("SQL Query Executor", false),
-        ),
-        tool(
-            "list_tables",
-            desc("list_tables", "List the tables of the DuckDB database"),
-            vec![],
-            "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
-            annotations("Database Table Lister", true),
-        ),
-        tool(
-            "get_table_schema",
-            desc("get_table_schema", "Get the columns and types of a table"),
-            vec![string_param("table_name", "Name of the table")],
-            "SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $table_name ORDER BY ordinal_position",
-            annotations("Table Schema Inspector", true),
-        ),
-    ]
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod decode;
 pub mod endpoint;
+pub mod endpoint_decode;
 pub mod project;
 pub mod site;
 pub mod template;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::diagnostics::{Diagnostic, Findings, Reporter, Severity};
 use crate::load::decode::Decoder;
-use crate::load::endpoint::{self, Decoded, Endpoint, EndpointKind, FileContext};
+use crate::load::endpoint::{Endpoint, EndpointKind};
+use crate::load::endpoint_decode::{self, Decoded, FileContext};
 use crate::load::site::{self, SiteConfig};
 use crate::load::user_config::UserConfig;
 use crate::load::yaml;
@@ -321,7 +322,7 @@ pub fn decode_endpoint_text(
     let yaml_dir = path.parent().unwrap_or(root).to_path_buf();
     let ctx = FileContext { project_root: root, yaml_dir: &yaml_dir };
     let mut d = Decoder { rep: &mut rep };
-    let Decoded::Endpoint(e) = endpoint::decode(&node, &mut d, &ctx) else {
+    let Decoded::Endpoint(e) = endpoint_decode::decode(&node, &mut d, &ctx) else {
         return None;
     };
     if e.kind != dir_kind {

@@ -10,6 +10,14 @@ use serde_json::Value as Json;
 use super::gate::{check, error};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use std::sync::Arc;
+
+use rmcp::ServiceExt;
+
+use super::ServerError;
+use super::catalog::State;
+use super::handler::Handler;
+
 /// Larger messages are refused (and skipped) rather than buffered without bound.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -191,4 +199,18 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::io
             }));
         }
     }
+}
+
+/// Serves one MCP session over the protocol file descriptors until the client hangs up.
+pub(super) async fn serve(state: Arc<State>, proto_out: std::fs::File) -> Result<(), ServerError> {
+    run(proto_out, |input, output| async move {
+        match Handler::new(state).serve((input, output)).await {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(e) => eprintln!("mxcp: the MCP session ended: {e}"),
+        }
+    })
+    .await
+    .map_err(|e| ServerError::Start(e.to_string()))
 }

@@ -1,0 +1,201 @@
+//! The endpoints as MCP sees them, built once at start (tools, resources, templates, prompts),
+//! and the call path every request takes: off the async threads, bounded by the call
+//! timeout, a panic failing only its own call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use regex::Regex;
+use rmcp::model::{Prompt, PromptArgument, Resource, ResourceTemplate, Tool, ToolAnnotations};
+use serde_json::{Map, Value as Json};
+
+use crate::exec::executor::{CallOptions, ExecError, Runtime};
+use crate::load::endpoint::{Endpoint, EndpointKind};
+use crate::python::CallEvents;
+
+use super::schema;
+
+/// Everything built once at start.
+pub(super) struct State {
+    pub(super) runtime: Arc<Runtime>,
+    pub(super) tools: Vec<Tool>,
+    pub(super) resources: Vec<Resource>,
+    pub(super) templates: Vec<ResourceTemplate>,
+    /// URI template matchers, in declaration order: (matcher, variable names, template).
+    pub(super) matchers: Vec<(Regex, Vec<String>, String)>,
+    pub(super) prompts: Vec<Prompt>,
+    pub(super) call_timeout: Duration,
+    /// Calls running now, so a shutdown can wait for them.
+    pub(super) in_flight: std::sync::atomic::AtomicUsize,
+    pub(super) idle: tokio::sync::Notify,
+}
+
+/// Counts a call as in flight while alive.
+pub(super) struct InFlight<'a>(&'a State);
+
+impl<'a> InFlight<'a> {
+    pub(super) fn new(state: &'a State) -> Self {
+        state.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+impl State {
+    /// Waits until no call is running, at most `limit`.
+    pub(super) async fn drain(&self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, async {
+            loop {
+                let idle = self.idle.notified();
+                if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        })
+        .await;
+    }
+
+    pub(super) fn new(runtime: Arc<Runtime>, call_timeout: Duration) -> State {
+        let mut s = State {
+            runtime: runtime.clone(),
+            tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            matchers: Vec::new(),
+            prompts: Vec::new(),
+            call_timeout,
+            in_flight: Default::default(),
+            idle: tokio::sync::Notify::new(),
+        };
+        for e in runtime.endpoints() {
+            match e.kind {
+                EndpointKind::Tool => s.tools.push(tool_of(e)),
+                EndpointKind::Resource => {
+                    let vars = crate::load::uri_template::variables(&e.name);
+                    let name = e.title.clone().unwrap_or_else(|| e.name.clone());
+                    if vars.is_empty() {
+                        let mut r = Resource::new(e.name.clone(), name);
+                        if let Some(d) = &e.description {
+                            r = r.with_description(d.clone());
+                        }
+                        if let Some(m) = &e.mime_type {
+                            r = r.with_mime_type(m.clone());
+                        }
+                        s.resources.push(r);
+                    } else {
+                        let mut t = ResourceTemplate::new(e.name.clone(), name);
+                        if let Some(d) = &e.description {
+                            t = t.with_description(d.clone());
+                        }
+                        if let Some(m) = &e.mime_type {
+                            t = t.with_mime_type(m.clone());
+                        }
+                        s.templates.push(t);
+                        s.matchers.push((crate::load::uri_template::matcher(&e.name), vars, e.name.clone()));
+                    }
+                }
+                EndpointKind::Prompt => {
+                    let args: Vec<PromptArgument> = e
+                        .parameters
+                        .iter()
+                        .map(|p| {
+                            let mut a = PromptArgument::new(p.name.clone()).with_required(p.def.default.is_none());
+                            if let Some(d) = &p.def.description {
+                                a = a.with_description(d.clone());
+                            }
+                            a
+                        })
+                        .collect();
+                    s.prompts.push(Prompt::new(e.name.clone(), e.description.clone(), Some(args)));
+                }
+            }
+        }
+        s
+    }
+
+    pub(super) fn endpoint(&self, kind: EndpointKind, name: &str) -> Option<&Endpoint> {
+        self.runtime.find(kind, name)
+    }
+
+    /// Runs a call off the async threads, bounded by the call timeout; a panic inside the call
+    /// becomes an error for this call only.
+    pub(super) async fn call(
+        &self,
+        kind: EndpointKind,
+        name: &str,
+        args: Map<String, Json>,
+        events: Option<Arc<dyn CallEvents>>,
+    ) -> Result<Json, ExecError> {
+        let rt = self.runtime.clone();
+        let name_owned = name.to_string();
+        let _in_flight = InFlight::new(self);
+        let cancel = crate::db::Cancel::default();
+        let opts = CallOptions { cancel: Some(cancel.clone()), events, ..CallOptions::default() };
+        let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &opts));
+        match tokio::time::timeout(self.call_timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(ExecError::Execution(format!("internal error: the call failed ({join})"))),
+            Err(_) => {
+                // stop DuckDB so the connection returns to the pool
+                cancel.cancel();
+                Err(ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs())))
+            }
+        }
+    }
+}
+
+pub(super) fn tool_of(e: &Endpoint) -> Tool {
+    let mut tool = Tool::new(
+        e.name.clone(),
+        e.description.clone().unwrap_or_default(),
+        Arc::new(schema::input_schema(&e.parameters)),
+    );
+    if let Some(ret) = &e.return_type {
+        tool = tool.with_raw_output_schema(Arc::new(schema::output_schema(ret, &e.policies)));
+    }
+    if let Some(a) = &e.annotations {
+        if let Ok(ann) = serde_json::from_value::<ToolAnnotations>(Json::Object(a.clone())) {
+            tool = tool.with_annotations(ann);
+        }
+    }
+    tool
+}
+
+/// `a%20b` → `a b` (URI template variables arrive percent-encoded).
+pub(super) fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 3) {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_template_variables() {
+        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}
