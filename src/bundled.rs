@@ -24,7 +24,7 @@ pub fn main(payload: Payload, args: Vec<OsString>) -> ExitCode {
 
 /// The manifest read from the payload itself (it is the archive's first member).
 fn packed_manifest(payload: &Payload) -> anyhow::Result<serde_json::Value> {
-    let bytes = payload.read_member(MANIFEST).map_err(anyhow::Error::msg)?;
+    let bytes = payload.read_member(MANIFEST)?;
     Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
 }
 
@@ -58,7 +58,7 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
     if let ServerCommand::Inspect = &command {
         return inspect(payload);
     }
-    let app = payload.extract(&cache).map_err(anyhow::Error::msg)?;
+    let app = payload.extract(&cache)?;
     let project = manifest(&app)["project"].as_str().unwrap_or("project").to_string();
     commands::use_bundled_project(BundledProject {
         root: app.join(PROJECT_DIR),
@@ -101,7 +101,7 @@ fn materialize(payload: &Payload, dir: &Path) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(dir)?;
     let dir = std::path::absolute(dir)?;
     let stdlib = mxcp_runtime::python::stdlib_home(&dir)?;
-    let app = payload.extract(&dir).map_err(anyhow::Error::msg)?;
+    let app = payload.extract(&dir)?;
     let exe = mxcp_runtime::this_executable()?;
     let link = mxcp_runtime::bundle::cache::python_link(&dir, &exe, "python3");
     eprintln!("materialized into {}:\n  {}\n  {}", dir.display(), stdlib.display(), app.display());
@@ -113,7 +113,7 @@ fn materialize(payload: &Payload, dir: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn inspect(payload: &Payload) -> anyhow::Result<ExitCode> {
-    let files = payload.list().map_err(anyhow::Error::msg)?;
+    let files = payload.list()?;
     let manifest = packed_manifest(payload)?;
     let deps: Vec<&str> =
         manifest["dependencies"].as_array().map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default();

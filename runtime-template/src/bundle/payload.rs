@@ -46,6 +46,12 @@ pub enum PayloadError {
     Version(u32),
     #[error("cannot read {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// Reading the archive inside the payload failed (shown as the underlying error).
+    #[error(transparent)]
+    Archive(#[from] std::io::Error),
+    /// Extracting the payload into the cache failed.
+    #[error(transparent)]
+    Cache(#[from] crate::bundle::cache::CacheError),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,23 +162,22 @@ impl Payload {
     }
 
     /// The extracted payload in the cache: verified and extracted on first use.
-    pub fn extract(&self, cache_root: &Path) -> Result<PathBuf, String> {
-        crate::bundle::cache::ensure_extracted(cache_root, "app", &self.trailer.sha256_hex(), || {
+    pub fn extract(&self, cache_root: &Path) -> Result<PathBuf, PayloadError> {
+        Ok(crate::bundle::cache::ensure_extracted(cache_root, "app", &self.trailer.sha256_hex(), || {
             self.verify().map_err(std::io::Error::other)?;
             self.reader()
-        })
-        .map_err(|e| e.to_string())
+        })?)
     }
 
     /// Paths inside the payload (without extracting it).
-    pub fn list(&self) -> Result<Vec<(String, u64)>, String> {
-        let r = self.reader().map_err(|e| e.to_string())?;
-        let mut a = tar::Archive::new(zstd::stream::read::Decoder::new(r).map_err(|e| e.to_string())?);
+    pub fn list(&self) -> Result<Vec<(String, u64)>, PayloadError> {
+        let r = self.reader()?;
+        let mut a = tar::Archive::new(zstd::stream::read::Decoder::new(r)?);
         let mut out = Vec::new();
-        for e in a.entries().map_err(|e| e.to_string())? {
-            let e = e.map_err(|e| e.to_string())?;
+        for e in a.entries()? {
+            let e = e?;
             if e.header().entry_type().is_file() {
-                out.push((e.path().map_err(|e| e.to_string())?.to_string_lossy().into_owned(), e.size()));
+                out.push((e.path()?.to_string_lossy().into_owned(), e.size()));
             }
         }
         Ok(out)
@@ -181,14 +186,14 @@ impl Payload {
 
 impl Payload {
     /// One file of the payload (without extracting it).
-    pub fn read_member(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
-        let r = self.reader().map_err(|e| e.to_string())?;
-        let mut a = tar::Archive::new(zstd::stream::read::Decoder::new(r).map_err(|e| e.to_string())?);
-        for e in a.entries().map_err(|e| e.to_string())? {
-            let mut e = e.map_err(|e| e.to_string())?;
+    pub fn read_member(&self, name: &str) -> Result<Option<Vec<u8>>, PayloadError> {
+        let r = self.reader()?;
+        let mut a = tar::Archive::new(zstd::stream::read::Decoder::new(r)?);
+        for e in a.entries()? {
+            let mut e = e?;
             if e.path().map(|p| p == Path::new(name)).unwrap_or(false) {
                 let mut buf = Vec::new();
-                e.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+                e.read_to_end(&mut buf)?;
                 return Ok(Some(buf));
             }
         }

@@ -25,16 +25,20 @@ pub enum DbError {
     Open { path: String, message: String },
     #[error("extension '{name}' cannot be loaded: {message}")]
     Extension { name: String, message: String },
+    /// DuckDB refused or failed a statement.
+    #[error(transparent)]
+    Sql(#[from] duckdb::Error),
+    /// The query was stopped from another thread (a call's timeout).
+    #[error("cancelled")]
+    Cancelled,
+    /// Something around the query failed (the SQL session functions, a panic, result JSON).
     #[error("{0}")]
-    Sql(String),
+    Internal(String),
+    /// A set-up hook on a newly opened database failed (plugin functions).
+    #[error("{0}")]
+    Setup(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
-}
-
-impl From<duckdb::Error> for DbError {
-    fn from(e: duckdb::Error) -> Self {
-        DbError::Sql(e.to_string())
-    }
 }
 
 /// How to open a profile's database.
@@ -88,7 +92,7 @@ pub struct JsonRows {
 impl JsonRows {
     pub fn into_result(self) -> Result<QueryResult, DbError> {
         let rows: Vec<Map<String, Json>> = serde_json::from_slice(&self.json)
-            .map_err(|e| DbError::Sql(format!("internal error: result JSON: {e}")))?;
+            .map_err(|e| DbError::Internal(format!("internal error: result JSON: {e}")))?;
         Ok(QueryResult { columns: self.columns, rows })
     }
 }
@@ -135,7 +139,7 @@ impl Database {
         ];
         let raw = raw::RawDb::open(&opts.path.to_string_lossy(), &settings)
             .map_err(|message| DbError::Open { path: opts.path.display().to_string(), message })?;
-        session::register(raw.raw_connect().map_err(DbError::Sql)?.0).map_err(DbError::Sql)?;
+        session::register(raw.raw_connect().map_err(DbError::Internal)?.0).map_err(DbError::Internal)?;
         let first = raw.connect()?;
         let mut warnings = Vec::new();
         for ext in &opts.extensions {
@@ -210,7 +214,7 @@ impl Database {
         if let Some(c) = cancel {
             if !c.arm(conn.0.interrupt_handle()) {
                 self.pool.give(conn);
-                return Err(DbError::Sql("cancelled".into()));
+                return Err(DbError::Cancelled);
             }
         }
         let _session = session.map(|s| session::enter(conn.1, s.clone()));
@@ -234,7 +238,7 @@ impl Database {
                     .downcast_ref::<String>()
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(DbError::Sql(format!("internal error while running the query: {}", what.unwrap_or_default())))
+                Err(DbError::Internal(format!("internal error while running the query: {}", what.unwrap_or_default())))
             }
         }
     }
@@ -261,7 +265,8 @@ impl Database {
         r
     }
 
-    /// Result columns and parameters of `sql`, without running it (cached by text).
+    /// Result columns and parameters of `sql`, without running it (cached by text). The error
+    /// is DuckDB's message: the SQL checks read its position out of the text and quote it.
     pub fn describe(&self, sql: &str) -> Arc<Result<Description, String>> {
         if let Some(d) = self.describe_cache.lock().expect("lock").get(sql) {
             return d.clone();
@@ -405,7 +410,7 @@ fn is_sql_identifier(s: &str) -> bool {
 }
 
 /// `CREATE TEMPORARY SECRET` for a user-config secret, every value quoted as a SQL literal.
-pub fn create_secret_sql(secret: &Secret) -> Result<String, String> {
+fn create_secret_sql(secret: &Secret) -> Result<String, String> {
     if !is_sql_identifier(&secret.kind) {
         return Err(format!("secret '{}': type '{}' is not a valid secret type name", secret.name, secret.kind));
     }

@@ -35,13 +35,14 @@ impl DbSlot {
             eprintln!("warning: {w}");
         }
         for hook in self.on_open.lock().expect("hook lock").iter() {
-            hook(&db).map_err(DbError::Sql)?;
+            hook(&db).map_err(DbError::Setup)?;
         }
         *slot = Some(db.clone());
         Ok(db)
     }
 
-    /// Runs `hook` on the open database (if any) and on every database opened later.
+    /// Runs `hook` on the open database (if any) and on every database opened later. The
+    /// error is the hook's message (a plugin function DuckDB refused), shown as is.
     pub fn add_on_open(&self, hook: OnOpen) -> Result<(), String> {
         let current = self.slot.lock().expect("db lock").clone();
         self.on_open.lock().expect("hook lock").push(hook.clone());
@@ -51,7 +52,8 @@ impl DbSlot {
         }
     }
 
-    /// Drain → close → `payload` → (reopened by the next query).
+    /// Drain → close → `payload` → (reopened by the next query). Errors are messages for
+    /// Python's `reload_duckdb`, which raises them as they are.
     pub fn reload(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
         let _block = self.reloading.write().expect("reload lock");
         let old = self.slot.lock().expect("db lock").take();

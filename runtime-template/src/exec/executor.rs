@@ -223,7 +223,7 @@ impl Runtime {
         };
         self.python()?
             .call(resolved, crate::python::endpoint_function(e), &shown, &e.parameters, args, ctx)
-            .map_err(ExecError::Execution)
+            .map_err(|e| ExecError::Execution(e.to_string()))
     }
 
     /// Runs SQL on the profile's database with `$name` parameters typed by `params`.

@@ -50,7 +50,7 @@ impl Runtime {
                     plugins: self.plugin_defs()?,
                 };
                 let services = Arc::new(PyServices { project: self.project.clone(), db: self.db.clone() });
-                let (engine, udfs) = crate::python::Engine::load(&project, services)?;
+                let (engine, udfs) = crate::python::Engine::load(&project, services).map_err(|e| e.to_string())?;
                 let engine = Arc::new(engine);
                 let udfs: Vec<Arc<crate::python::Udf>> = udfs.into_iter().map(Arc::new).collect();
                 if !udfs.is_empty() {
@@ -59,7 +59,8 @@ impl Runtime {
                         for u in &udfs {
                             let (e, u2) = (engine.clone(), u.clone());
                             db.register_scalar(&u.name, &u.arg_types, &u.return_type, move |args| {
-                                e.call_udf(&u2, args)
+                                // DuckDB reports a failed scalar function by its message
+                                e.call_udf(&u2, args).map_err(|e| e.to_string())
                             })?;
                         }
                         Ok(())

@@ -169,7 +169,8 @@ fn prompt_result(messages: Json) -> Json {
     }
 }
 
-/// All present assertions, in the documented order; the first failure is reported.
+/// All present assertions, in the documented order; the first failure is reported, as a
+/// message worded like the reference's (test reports and scripts match on it).
 pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
     if let Some(expected) = &a.result {
         if !json_eq(expected, result) {

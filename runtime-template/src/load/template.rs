@@ -60,6 +60,7 @@ pub fn undeclared_variables(source: &str, declared: &dyn Fn(&str) -> bool) -> Re
 }
 
 /// Renders `source` with `args` as its variables (undefined ones render empty, as in Jinja2).
+/// The error is Jinja's message, which the caller quotes in the reference's wording.
 pub fn render(source: &str, args: &serde_json::Map<String, Json>) -> Result<String, String> {
     let ctx = Value::from_pairs(args.iter().map(|(k, v)| (k.as_str(), to_value(v))));
     environment().render_str(source, ctx).map_err(|e| {

@@ -14,8 +14,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::load::endpoint::{DataType, Format, Param, TypeDef};
 
-/// Converts and checks `value` against `def`. The error is the bare message; callers add
-/// `Error validating parameter 'x': `.
+/// Converts and checks `value` against `def`. The error is the bare message, worded as the
+/// reference words it (clients match on it); callers add `Error validating parameter 'x': `.
 pub fn coerce(def: &TypeDef, value: &Json) -> Result<Json, String> {
     if value.is_null() {
         return Ok(Json::Null);
@@ -121,6 +121,7 @@ fn coerce_string(def: &TypeDef, value: &Json) -> Result<Json, String> {
     Ok(Json::String(s))
 }
 
+/// A string against its declared format; the error is the reference's message.
 pub fn check_format(format: Format, s: &str) -> Result<(), String> {
     let ok = match format {
         Format::Email => EMAIL.is_match(s),

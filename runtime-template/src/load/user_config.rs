@@ -229,6 +229,7 @@ fn resolve(node: &Node, path: &str, d: &mut Decoder) -> Json {
 }
 
 /// Resolves one configuration string: `file://`, `${VAR}`; `vault://` and `op://` are refused.
+/// The error is the message the reference gives, which the caller places in a diagnostic.
 pub fn resolve_string(s: &str) -> Result<String, String> {
     if s.starts_with("vault://") {
         return Err(format!("'{s}': vault:// references are not supported in this build; use ${{VAR}} or file://"));

@@ -84,8 +84,23 @@ fn register_native_module() {
     }
 }
 
+/// What the embedded Python reports. Every message is shown as is: a Python exception's is the
+/// reference's wording (`error_text`), which clients and tests match on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PythonError {
+    /// The interpreter could not start (its standard library, the cache).
+    #[error("{0}")]
+    Start(String),
+    /// The project's Python could not be loaded: mxcp's support modules, a plugin, an import.
+    #[error("{0}")]
+    Load(String),
+    /// A call raised: the exception's message.
+    #[error("{0}")]
+    Exception(String),
+}
+
 /// Starts the interpreter once per process (embedded mode).
-pub fn interpreter() -> Result<(), String> {
+pub fn interpreter() -> Result<(), PythonError> {
     INTERPRETER
         .get_or_init(|| {
             register_native_module();
@@ -95,6 +110,7 @@ pub fn interpreter() -> Result<(), String> {
             interp::start_embedded(&l, &argv0)
         })
         .clone()
+        .map_err(PythonError::Start)
 }
 
 /// A project's Python, loaded: its modules imported, plugins created, `@on_init` hooks run.
@@ -187,7 +203,7 @@ fn error_text(py: Python<'_>, e: &PyErr) -> String {
 impl Engine {
     /// Starts the interpreter (if needed) and loads the project's Python; returns it with the
     /// plugins' functions to register. A plugin that cannot be created is an error.
-    pub fn load(project: &ProjectPython, services: Arc<dyn Services>) -> Result<(Engine, Vec<Udf>), String> {
+    pub fn load(project: &ProjectPython, services: Arc<dyn Services>) -> Result<(Engine, Vec<Udf>), PythonError> {
         interpreter()?;
         native::set_services(services);
         Python::attach(|py| {
@@ -214,6 +230,7 @@ impl Engine {
             let plain = host.getattr("plain").map_err(|e| e.to_string())?.unbind();
             Ok((Engine { host: host.unbind(), plain }, udfs))
         })
+        .map_err(PythonError::Load)
     }
 
     /// Runs the `@on_init` hooks (after the UDFs are registered, so hooks can use them).
@@ -244,7 +261,7 @@ impl Engine {
         params: &[Param],
         args: &Map<String, Json>,
         ctx: CallContext,
-    ) -> Result<Json, String> {
+    ) -> Result<Json, PythonError> {
         keep_thread_state();
         Python::attach(|py| {
             let run = || -> PyResult<Json> {
@@ -277,12 +294,12 @@ impl Engine {
                 }
                 convert::from_py(&result?, self.plain.bind(py), 0)
             };
-            run().map_err(|e| error_text(py, &e))
+            run().map_err(|e| PythonError::Exception(error_text(py, &e)))
         })
     }
 
     /// Calls a UDF method on one row of arguments.
-    pub fn call_udf(&self, udf: &Udf, args: &[Json]) -> Result<Json, String> {
+    pub fn call_udf(&self, udf: &Udf, args: &[Json]) -> Result<Json, PythonError> {
         keep_thread_state();
         Python::attach(|py| {
             let run = || -> PyResult<Json> {
@@ -290,7 +307,7 @@ impl Engine {
                 let r = udf.method.bind(py).call1(PyTuple::new(py, values)?)?;
                 convert::from_py(&r, self.plain.bind(py), 0)
             };
-            run().map_err(|e| error_text(py, &e))
+            run().map_err(|e| PythonError::Exception(error_text(py, &e)))
         })
     }
 }
@@ -316,7 +333,7 @@ pub fn check_function(
     func: &str,
     shown_path: &str,
     params: &[Param],
-) -> Result<Vec<SourceFinding>, String> {
+) -> Result<Vec<SourceFinding>, PythonError> {
     interpreter()?;
     Python::attach(|py| {
         let run = || -> PyResult<Vec<SourceFinding>> {
@@ -336,6 +353,6 @@ pub fn check_function(
             }
             Ok(out)
         };
-        run().map_err(|e| error_text(py, &e))
+        run().map_err(|e| PythonError::Exception(error_text(py, &e)))
     })
 }

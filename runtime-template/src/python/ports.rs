@@ -1,6 +1,7 @@
 //! The ports the embedded Python calls out through, implemented by the stages that host it:
 //! [`Services`] by the executor (queries, configuration, database reloads), [`CallEvents`] by
-//! the server (a client's log, progress and requests during a call).
+//! the server (a client's log, progress and requests during a call). Their errors are plain
+//! messages because Python raises them as they are (`RuntimeError(message)`).
 
 use serde_json::{Map, Value as Json};
 
