@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
+use mxcp_runtime::bundle::manifest::{Manifest, ManifestError};
 use mxcp_runtime::bundle::payload::{MANIFEST, PROJECT_DIR, Payload};
 
 use crate::cli::{ServerCli, ServerCommand};
@@ -23,13 +24,15 @@ pub fn main(payload: Payload, args: Vec<OsString>) -> ExitCode {
 }
 
 /// The manifest read from the payload itself (it is the archive's first member).
-fn packed_manifest(payload: &Payload) -> anyhow::Result<serde_json::Value> {
-    let bytes = payload.read_member(MANIFEST)?;
-    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
+fn packed_manifest(payload: &Payload) -> anyhow::Result<Manifest> {
+    let bytes = payload.read_member(MANIFEST)?.ok_or(ManifestError::Missing)?;
+    Ok(Manifest::parse(&bytes)?)
 }
 
-fn manifest(app: &Path) -> serde_json::Value {
-    std::fs::read(app.join(MANIFEST)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+/// The manifest of the extracted payload.
+fn manifest(app: &Path) -> anyhow::Result<Manifest> {
+    let bytes = std::fs::read(app.join(MANIFEST)).map_err(|_| ManifestError::Missing)?;
+    Ok(Manifest::parse(&bytes)?)
 }
 
 fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
@@ -41,12 +44,7 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let name = Path::new(&name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if matches!(args[1].to_str(), Some("--version" | "-V")) {
         let m = packed_manifest(payload)?;
-        println!(
-            "{} (mxcp {}, payload sha256 {})",
-            m["project"].as_str().unwrap_or("?"),
-            mxcp_runtime::VERSION,
-            payload.trailer.sha256_hex()
-        );
+        println!("{} (mxcp {}, payload sha256 {})", m.project, mxcp_runtime::VERSION, payload.trailer.sha256_hex());
         return Ok(ExitCode::SUCCESS);
     }
     let cmd = ServerCli::command().name(&*name.clone().leak()).bin_name(name);
@@ -59,7 +57,7 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
         return inspect(payload);
     }
     let app = payload.extract(&cache)?;
-    let project = manifest(&app)["project"].as_str().unwrap_or("project").to_string();
+    let project = manifest(&app)?.project;
     commands::use_bundled_project(BundledProject {
         root: app.join(PROJECT_DIR),
         data_root: data_root(&project, &cache),
@@ -115,18 +113,15 @@ fn materialize(payload: &Payload, dir: &Path) -> anyhow::Result<ExitCode> {
 fn inspect(payload: &Payload) -> anyhow::Result<ExitCode> {
     let files = payload.list()?;
     let manifest = packed_manifest(payload)?;
-    let deps: Vec<&str> =
-        manifest["dependencies"].as_array().map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default();
-    let e = &manifest["endpoints"];
-    println!("project:      {}", manifest["project"].as_str().unwrap_or("?"));
+    let deps = &manifest.dependencies;
+    let e = &manifest.endpoints;
+    println!("project:      {}", manifest.project);
     println!(
         "built with:   mxcp {} (payload format {}, Python {})",
-        manifest["mxcp_version"].as_str().unwrap_or("?"),
-        manifest["format"],
-        manifest["python"].as_str().unwrap_or("?")
+        manifest.mxcp_version, manifest.format, manifest.python
     );
     println!("payload:      sha256 {} ({} bytes compressed)", payload.trailer.sha256_hex(), payload.trailer.len);
-    println!("endpoints:    {} tool(s), {} resource(s), {} prompt(s)", e["tools"], e["resources"], e["prompts"]);
+    println!("endpoints:    {} tool(s), {} resource(s), {} prompt(s)", e.tools, e.resources, e.prompts);
     println!("dependencies: {}", if deps.is_empty() { "none".to_string() } else { deps.join(", ") });
     println!("files ({}):", files.len());
     for (path, size) in files {

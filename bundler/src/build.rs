@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use mxcp_runtime::bundle::manifest::{EndpointCounts, MANIFEST_VERSION, Manifest};
 use mxcp_runtime::load::endpoint::EndpointKind;
 use mxcp_runtime::load::project::Project;
-use serde_json::json;
 
 use crate::vendor::{self, PipOptions, VendorError};
 use crate::write::{self, WriteError};
@@ -108,17 +108,18 @@ pub fn build(
             EndpointKind::Prompt => 2,
         }] += 1;
     }
-    let manifest = json!({
-        "project": project.site.project,
-        "mxcp_version": mxcp_runtime::VERSION,
-        "format": mxcp_runtime::bundle::payload::FORMAT_VERSION,
-        "python": mxcp_runtime::python::PYTHON_VERSION,
-        "endpoints": {"tools": counts[0], "resources": counts[1], "prompts": counts[2]},
-        "dependencies": dependencies,
-        "include_data": opts.include_data,
-    });
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        project: project.site.project.clone(),
+        mxcp_version: mxcp_runtime::VERSION.into(),
+        format: mxcp_runtime::bundle::payload::FORMAT_VERSION,
+        python: mxcp_runtime::python::PYTHON_VERSION.into(),
+        endpoints: EndpointCounts { tools: counts[0], resources: counts[1], prompts: counts[2] },
+        dependencies: dependencies.clone(),
+        include_data: opts.include_data,
+    };
     let manifest_path = stage.path().join(mxcp_runtime::bundle::payload::MANIFEST);
-    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest).expect("json")).map_err(io("manifest"))?;
+    std::fs::write(&manifest_path, manifest.to_json()).map_err(io("manifest"))?;
     let entries = crate::pack::files_under(stage.path()).map_err(io("listing the staged files"))?;
     let tar = crate::pack::tar(&entries).map_err(io("packing"))?;
     let start = Instant::now();
