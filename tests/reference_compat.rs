@@ -38,7 +38,10 @@ fn checks_the_reference_does_not_make_are_warnings() {
     assert!(lines.iter().all(|l| l.starts_with("warning ")), "{lines:#?}");
     // the string parameter compared with an INTEGER column is mentioned, as a warning
     assert!(lines.iter().any(|l| l.contains("tools/item_by_id.yml") && l.contains("parameter 'id'")), "{lines:#?}");
-    assert!(lines.iter().any(|l| l.contains("tools/lenient.yml") && l.contains("greater than 'maximum'")), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("tools/lenient.yml") && l.contains("greater than 'maximum'")),
+        "{lines:#?}"
+    );
     assert!(lines.iter().any(|l| l.contains("duplicate test name 'same'")), "{lines:#?}");
     // --strict turns them into errors
     let (strict, _, _) = run(mxcp(dir.path()).args(["validate", "--strict"]));
@@ -51,15 +54,21 @@ fn checks_the_reference_does_not_make_are_warnings() {
 fn serve_starts_on_a_project_with_warnings_only() {
     let dir = fixture();
     let replies = stdio_exchange(dir.path(), &[json!({"method": "tools/list"})]);
-    let names: Vec<&str> = replies[0]["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        replies[0]["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"item_by_id") && names.contains(&"lenient"), "{names:?}");
 }
 
 #[test]
 fn prompts_render_with_jinja_globals_and_python_methods() {
     let dir = fixture();
-    let r = call(dir.path(), "prompt", "jinja", &["--param", "n=3", "--param", "csv=a,b", "--param", r#"opts={"k":1}"#, "--param", "flag=true"])
-        .unwrap();
+    let r = call(
+        dir.path(),
+        "prompt",
+        "jinja",
+        &["--param", "n=3", "--param", "csv=a,b", "--param", r#"opts={"k":1}"#, "--param", "flag=true"],
+    )
+    .unwrap();
     assert_eq!(
         r,
         json!([{"prompt": "123|['a', 'b']|A,B|Ab Cd|x|a;b|True|k=1|dflt|1|3|{'a': 1}|True|{'k': 1}", "role": "user", "type": null}])
@@ -81,7 +90,8 @@ fn object_parameters_bind_every_declared_property() {
 #[test]
 fn sql_sees_the_caller() {
     let dir = fixture();
-    let anonymous = json!({"username": null, "email": null, "provider": null, "token": null, "trace": null, "headers": null});
+    let anonymous =
+        json!({"username": null, "email": null, "provider": null, "token": null, "trace": null, "headers": null});
     assert_eq!(call(dir.path(), "tool", "whoami", &[]), Ok(anonymous));
     let r = call(
         dir.path(),
@@ -91,7 +101,9 @@ fn sql_sees_the_caller() {
     );
     assert_eq!(
         r,
-        Ok(json!({"username": "ann", "email": "a@x.org", "provider": "cli", "token": null, "trace": "t1", "headers": "{\"x-trace\": \"t1\"}"}))
+        Ok(
+            json!({"username": "ann", "email": "a@x.org", "provider": "cli", "token": null, "trace": "t1", "headers": "{\"x-trace\": \"t1\"}"})
+        )
     );
 }
 
@@ -114,10 +126,17 @@ fn values_have_the_reference_shapes() {
 #[test]
 fn structured_content_has_every_declared_property() {
     let dir = fixture();
-    let replies = stdio_exchange(dir.path(), &[json!({"method": "tools/call", "params": {"name": "filtered", "arguments": {}}})]);
+    let replies =
+        stdio_exchange(dir.path(), &[json!({"method": "tools/call", "params": {"name": "filtered", "arguments": {}}})]);
     let result = &replies[0]["result"];
-    assert_eq!(result["structuredContent"], json!({"id": 1, "secret": null, "nested": {"x": 1, "y": null}, "extra": 5}));
-    assert_eq!(result["content"][0]["text"], json!("{\n  \"id\": 1,\n  \"nested\": {\n    \"x\": 1\n  },\n  \"extra\": 5\n}"));
+    assert_eq!(
+        result["structuredContent"],
+        json!({"id": 1, "secret": null, "nested": {"x": 1, "y": null}, "extra": 5})
+    );
+    assert_eq!(
+        result["content"][0]["text"],
+        json!("{\n  \"id\": 1,\n  \"nested\": {\n    \"x\": 1\n  },\n  \"extra\": 5\n}")
+    );
 }
 
 #[test]
@@ -150,7 +169,8 @@ fn test_records_carry_the_error_cause() {
 fn serve_refusing_to_start_reports_as_the_reference() {
     let dir = fixture();
     common::write(dir.path(), "tools/broken.yml", "mxcp: 1\ntool:\n  name: broken\n  source:\n    code: \"SELEC 1\"\n");
-    let (code, stdout, _) = run(mxcp(dir.path()).args(["serve", "--transport", "stdio", "--json-output"]).stdin(Stdio::null()));
+    let (code, stdout, _) =
+        run(mxcp(dir.path()).args(["serve", "--transport", "stdio", "--json-output"]).stdin(Stdio::null()));
     assert_eq!(code, 1);
     let v: Json = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(v["status"], "error");

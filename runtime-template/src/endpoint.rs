@@ -446,12 +446,16 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
             Value::Int(1) => {}
             Value::Float(x) if *x == 1.0 => {}
             Value::Str(s) if s.trim().parse::<f64>() == Ok(1.0) => {}
-            Value::Int(_) | Value::Float(_) => {
-                d.warning(n.pos, "mxcp", format!("unknown format version {}: read as version 1", crate::decode::describe(n)))
-            }
-            Value::Str(s) if s.trim().parse::<f64>().is_ok() => {
-                d.warning(n.pos, "mxcp", format!("unknown format version {}: read as version 1", crate::decode::describe(n)))
-            }
+            Value::Int(_) | Value::Float(_) => d.warning(
+                n.pos,
+                "mxcp",
+                format!("unknown format version {}: read as version 1", crate::decode::describe(n)),
+            ),
+            Value::Str(s) if s.trim().parse::<f64>().is_ok() => d.warning(
+                n.pos,
+                "mxcp",
+                format!("unknown format version {}: read as version 1", crate::decode::describe(n)),
+            ),
             _ => {
                 d.error(n.pos, "mxcp", format!("unsupported format version {}: expected 1", crate::decode::describe(n)))
             }
@@ -879,7 +883,11 @@ fn decode_policies(node: &Node, path: &str, d: &mut Decoder) -> Policies {
             let reason = d.string(&rf, "reason", false);
             let fields = d.string_list(&rf, "fields", false);
             if matches!(action, Some(PolicyAction::FilterFields | PolicyAction::MaskFields)) && fields.is_none() {
-                d.warning(item.pos, &p, "actions 'filter_fields' and 'mask_fields' need a 'fields' list; this rule changes nothing");
+                d.warning(
+                    item.pos,
+                    &p,
+                    "actions 'filter_fields' and 'mask_fields' need a 'fields' list; this rule changes nothing",
+                );
             }
             if let (Some(condition), Some(action)) = (condition, action) {
                 out.push(PolicyRule { condition, action, reason, fields, pos: item.pos });

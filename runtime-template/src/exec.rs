@@ -284,6 +284,23 @@ impl Runtime {
     pub fn check(&self) -> Findings {
         let mut findings = self.project.findings.clone();
         let has_sql = self.project.endpoints().any(|(_, e)| e.runs(Language::Sql));
+        // Plugin functions and tables made by `@on_init` hooks are what SQL endpoints may use:
+        // the project's Python starts first, as it does for a call (the reference imports it
+        // during validate too).
+        if has_sql && self.needs_python() {
+            if let Err(e) = self.python() {
+                findings.diagnostics.push(crate::diagnostics::Diagnostic {
+                    severity: crate::diagnostics::Severity::Error,
+                    file: std::path::PathBuf::from(crate::project::SITE_FILE),
+                    line: 0,
+                    column: 0,
+                    yaml_path: String::new(),
+                    message: format!("the project's Python did not start: {e}"),
+                    help: None,
+                    at_run_time: false,
+                });
+            }
+        }
         if has_sql {
             match self.db() {
                 Ok(db) => crate::sql_checks::check_sql(&self.project, &db, &mut findings),
@@ -295,6 +312,7 @@ impl Runtime {
                     yaml_path: String::new(),
                     message: format!("SQL endpoints were not checked: {e}"),
                     help: None,
+                    at_run_time: false,
                 }),
             }
         }
@@ -318,10 +336,16 @@ impl Runtime {
                 continue; // reported by the static checks
             }
             let shown = self.project.source_rel(file).expect("a file source");
+            let before = findings.diagnostics.len();
+            let mut yaml = Reporter { display: &file.rel, out: &mut findings.diagnostics };
             match crate::python::check_function(resolved, python_function(e), &shown.to_string_lossy(), &e.parameters) {
                 Ok(found) => {
                     let severity = |f: &crate::python::SourceFinding| {
-                        if f.warning { crate::diagnostics::Severity::Warning } else { crate::diagnostics::Severity::Error }
+                        if f.warning {
+                            crate::diagnostics::Severity::Warning
+                        } else {
+                            crate::diagnostics::Severity::Error
+                        }
                     };
                     for f in &found {
                         match &f.yaml_param {
@@ -344,6 +368,10 @@ impl Runtime {
                     }
                 }
                 Err(err) => yaml.error(src.pos, &src.path, format!("Python endpoints were not checked: {err}")),
+            }
+            // the reference checks only that the file exists: it serves the endpoint, whose calls fail
+            for d in findings.diagnostics[before..].iter_mut().filter(|d| d.is_error()) {
+                d.at_run_time = true;
             }
         }
     }
@@ -408,7 +436,8 @@ impl Runtime {
     fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
         let session = Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref());
         let run = |sql: &str, args: &Map<String, Json>, params: &[Param]| {
-            self.query_cancellable(sql, args, params, opts.cancel.as_ref(), session.as_ref()).map(QueryResult::into_json)
+            self.query_cancellable(sql, args, params, opts.cancel.as_ref(), session.as_ref())
+                .map(QueryResult::into_json)
         };
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
@@ -628,23 +657,26 @@ fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
     vec![
         tool(
             "execute_sql_query",
-            desc("execute_sql_query", "Execute a SQL query against the DuckDB database and return the rows"),
+            desc(
+                "execute_sql_query",
+                "Execute a SQL query against the DuckDB database and return the results as a list of records",
+            ),
             vec![string_param("sql", "The SQL query to execute")],
             "",
             annotations("SQL Query Executor", false),
         ),
         tool(
             "list_tables",
-            desc("list_tables", "List the tables of the DuckDB database"),
+            desc("list_tables", "List all tables in the DuckDB database"),
             vec![],
             "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
             annotations("Database Table Lister", true),
         ),
         tool(
             "get_table_schema",
-            desc("get_table_schema", "Get the columns and types of a table"),
+            desc("get_table_schema", "Get the schema for a specific table in the DuckDB database"),
             vec![string_param("table_name", "Name of the table")],
-            "SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $table_name ORDER BY ordinal_position",
+            "SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $table_name ORDER BY ordinal_position",
             annotations("Table Schema Inspector", true),
         ),
     ]

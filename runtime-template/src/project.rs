@@ -285,6 +285,7 @@ fn whole_file_error(file: &Path, message: String) -> Diagnostic {
         yaml_path: String::new(),
         message,
         help: None,
+        at_run_time: false,
     }
 }
 
@@ -295,7 +296,11 @@ pub fn parse_document(text: &str, rep: &mut Reporter) -> Option<yaml::Node> {
     for (pos, path, first) in dups {
         let key = path.rsplit(['.', ']']).next().unwrap_or(&path).to_string();
         // PyYAML, which the reference reads with, keeps the last value silently
-        rep.warning(pos, &path, format!("duplicate key '{key}' (first defined on line {first}); the last value is used"));
+        rep.warning(
+            pos,
+            &path,
+            format!("duplicate key '{key}' (first defined on line {first}); the last value is used"),
+        );
     }
     match parsed {
         Ok(node) => node,

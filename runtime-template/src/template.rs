@@ -192,7 +192,8 @@ pub fn python_float(f: f64) -> String {
 fn python_methods(state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
     match (value.kind(), method) {
         (ValueKind::Seq, "index") => {
-            let wanted = args.first().ok_or_else(|| Error::new(ErrorKind::MissingArgument, "index() takes one argument"))?;
+            let wanted =
+                args.first().ok_or_else(|| Error::new(ErrorKind::MissingArgument, "index() takes one argument"))?;
             let items = value.try_iter()?;
             for (i, item) in items.enumerate() {
                 if &item == wanted {
@@ -293,7 +294,16 @@ mod tests {
 
     #[test]
     fn floats_like_python_repr() {
-        for (f, s) in [(3.0, "3.0"), (0.1, "0.1"), (1e16, "1e+16"), (1e-5, "1e-05"), (123.456, "123.456"), (-2.5e-7, "-2.5e-07"), (1e15, "1000000000000000.0"), (0.0001, "0.0001")] {
+        for (f, s) in [
+            (3.0, "3.0"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1e-5, "1e-05"),
+            (123.456, "123.456"),
+            (-2.5e-7, "-2.5e-07"),
+            (1e15, "1000000000000000.0"),
+            (0.0001, "0.0001"),
+        ] {
             assert_eq!(python_float(f), s);
         }
     }

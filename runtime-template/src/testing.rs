@@ -134,8 +134,12 @@ fn run_one(
 
 /// The cause the reference reports with a failed call: the message its wrapper wrapped.
 fn error_cause(error: &str) -> Option<String> {
-    const WRAPPERS: [&str; 4] =
-        ["Policy enforcement failed: ", "Output policy enforcement failed: ", "Failed to execute SQL: ", "Error validating parameter '"];
+    const WRAPPERS: [&str; 4] = [
+        "Policy enforcement failed: ",
+        "Output policy enforcement failed: ",
+        "Failed to execute SQL: ",
+        "Error validating parameter '",
+    ];
     WRAPPERS.iter().find_map(|w| {
         let rest = error.strip_prefix(w)?;
         match w.ends_with('\'') {
@@ -199,7 +203,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
             }
             (Json::Array(items), scalar) => {
                 if !items.iter().any(|i| json_eq(i, scalar)) {
-                    return Err(format!("Array does not contain expected value: {}", py_repr(scalar)));
+                    return Err(format!("Array does not contain expected value: {}", py_str(scalar)));
                 }
             }
             _ => {
@@ -231,7 +235,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
             ));
         };
         if !items.iter().any(|i| item_matches(i, expected)) {
-            return Err(format!("Array does not contain expected item: {}", py_repr(expected)));
+            return Err(format!("Array does not contain expected item: {}", py_str(expected)));
         }
     }
     if let Some(all) = &a.result_contains_all {
@@ -243,7 +247,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
         };
         for expected in all {
             if !items.iter().any(|i| item_matches(i, expected)) {
-                return Err(format!("Array does not contain expected item: {}", py_repr(expected)));
+                return Err(format!("Array does not contain expected item: {}", py_str(expected)));
             }
         }
     }

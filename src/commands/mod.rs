@@ -71,8 +71,10 @@ pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::resu
         Err(ProjectError::Invalid(findings)) => {
             if json {
                 let diags = serde_json::to_value(&findings.diagnostics).expect("serializable");
+                // the first error's own words, as the reference reports it (scripts match on it)
+                let first = findings.diagnostics.iter().find(|d| d.is_error()).map(|d| d.message.as_str());
                 output::error(
-                    "the project configuration has errors",
+                    first.unwrap_or("the project configuration has errors"),
                     Some(serde_json::json!({ "diagnostics": diags })),
                 );
             } else {
@@ -150,9 +152,7 @@ pub fn parse_user_context(arg: Option<&str>) -> Result<Option<serde_json::Value>
 }
 
 /// `--request-headers` as inline JSON or `@file.json`: an object of header names and values.
-pub fn parse_request_headers(
-    arg: Option<&str>,
-) -> Result<Option<std::sync::Arc<mxcp_runtime::identity::Request>>> {
+pub fn parse_request_headers(arg: Option<&str>) -> Result<Option<std::sync::Arc<mxcp_runtime::identity::Request>>> {
     let Some(arg) = arg else { return Ok(None) };
     let text = match arg.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,

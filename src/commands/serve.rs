@@ -25,7 +25,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         runtime.set_sql_tools(enabled);
     }
 
-    let findings = runtime.check();
+    let mut findings = runtime.check();
+    // Endpoints whose calls will fail (a result that cannot pass output validation, a Python
+    // function that cannot take the arguments) are still served, as the reference serves them.
+    for d in findings.diagnostics.iter().filter(|d| d.is_error() && d.at_run_time) {
+        eprintln!("warning: {}: {} (its calls will fail)", d.file.display(), d.message);
+    }
+    findings.diagnostics.retain(|d| !(d.is_error() && d.at_run_time));
     let failed = runtime.failed_files(&findings);
     if !failed.is_empty() {
         let mut diags: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
@@ -38,7 +44,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
                 .iter()
                 .filter(|f| failed.contains(&f.rel))
                 .map(|f| {
-                    let errors: Vec<&str> = diags.iter().filter(|d| project.owns(f, d)).map(|d| d.message.as_str()).collect();
+                    let errors: Vec<&str> =
+                        diags.iter().filter(|d| project.owns(f, d)).map(|d| d.message.as_str()).collect();
                     serde_json::json!({"path": f.path.display().to_string(), "error": errors.join("\n")})
                 })
                 .collect();

@@ -122,7 +122,11 @@ pub(super) fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
             // evaluated at every execution, never folded into a cached plan
             ffi::duckdb_scalar_function_set_volatile(f);
             ffi::duckdb_scalar_function_set_special_handling(f);
-            ffi::duckdb_scalar_function_set_extra_info(f, Box::into_raw(Box::new(function)) as *mut c_void, Some(drop_function));
+            ffi::duckdb_scalar_function_set_extra_info(
+                f,
+                Box::into_raw(Box::new(function)) as *mut c_void,
+                Some(drop_function),
+            );
             ffi::duckdb_scalar_function_set_bind(f, Some(bind));
             ffi::duckdb_scalar_function_set_function(f, Some(invoke));
             let rc = ffi::duckdb_register_scalar_function(conn, f);
@@ -163,7 +167,11 @@ unsafe extern "C" fn bind(info: ffi::duckdb_bind_info) {
     }
 }
 
-unsafe extern "C" fn invoke(info: ffi::duckdb_function_info, input: ffi::duckdb_data_chunk, output: ffi::duckdb_vector) {
+unsafe extern "C" fn invoke(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
     // A panic must not unwind into DuckDB's C++.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: extra info and bind data are ours (set in `register` and `bind`); the
@@ -188,7 +196,9 @@ unsafe extern "C" fn invoke(info: ffi::duckdb_function_info, input: ffi::duckdb_
                     Function::Provider => s.provider.clone(),
                     Function::ExternalToken => s.external_token.clone(),
                     Function::HeadersJson => s.headers_json(),
-                    Function::Header => read_text(names.expect("one argument"), row).and_then(|n| s.header(&n).map(str::to_string)),
+                    Function::Header => {
+                        read_text(names.expect("one argument"), row).and_then(|n| s.header(&n).map(str::to_string))
+                    }
                     Function::ConnectionId => None,
                 });
                 match value {

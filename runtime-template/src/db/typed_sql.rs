@@ -14,6 +14,7 @@ pub fn declared_sql_type(def: &TypeDef) -> Option<String> {
     Some(match (def.ty, def.format) {
         (DataType::String, Some(Format::Date)) => "DATE".into(),
         (DataType::String, Some(Format::DateTime | Format::Timestamp)) => "TIMESTAMP".into(),
+        (DataType::String, Some(Format::Time)) => "TIME".into(),
         (DataType::String, _) => "VARCHAR".into(),
         (DataType::Integer, _) => "BIGINT".into(),
         (DataType::Number, _) => "DOUBLE".into(),

@@ -208,6 +208,8 @@ pub fn tool_content(result: &Json, ret: Option<&TypeDef>) -> (Vec<String>, Optio
             let items = result.as_array().map(|a| a.iter().map(text).collect()).unwrap_or_else(|| vec![text(result)]);
             (items, Some(json!({ "result": with_declared_properties(result, ret) })))
         }
+        // a NULL scalar has no content item, as the reference answers
+        Some(_) if result.is_null() => (vec![], Some(json!({ "result": null }))),
         Some(_) => (vec![text(result)], Some(json!({ "result": result }))),
     }
 }
@@ -270,9 +272,21 @@ mod tests {
     #[test]
     fn structured_content_has_every_declared_property() {
         let mut inner = TypeDef::new(DataType::Object);
-        inner.properties = Some([("x".to_string(), TypeDef::new(DataType::Integer)), ("y".into(), TypeDef::new(DataType::Integer))].into_iter().collect());
+        inner.properties = Some(
+            [("x".to_string(), TypeDef::new(DataType::Integer)), ("y".into(), TypeDef::new(DataType::Integer))]
+                .into_iter()
+                .collect(),
+        );
         let mut obj = TypeDef::new(DataType::Object);
-        obj.properties = Some([("a".to_string(), TypeDef::new(DataType::Integer)), ("b".into(), TypeDef::new(DataType::String)), ("c".into(), inner)].into_iter().collect());
+        obj.properties = Some(
+            [
+                ("a".to_string(), TypeDef::new(DataType::Integer)),
+                ("b".into(), TypeDef::new(DataType::String)),
+                ("c".into(), inner),
+            ]
+            .into_iter()
+            .collect(),
+        );
         let (texts, structured) = tool_content(&json!({"a": 1, "c": {"x": 1}, "extra": 5}), Some(&obj));
         assert_eq!(structured, Some(json!({"a": 1, "b": null, "c": {"x": 1, "y": null}, "extra": 5})));
         assert_eq!(texts, vec!["{\n  \"a\": 1,\n  \"c\": {\n    \"x\": 1\n  },\n  \"extra\": 5\n}".to_string()]);
