@@ -60,26 +60,23 @@ fn every_input_constraint_has_its_message() {
         ("s=AB", "Error validating parameter 's': String does not match pattern '^[a-z]+$'"),
         ("i=0", "Error validating parameter 'i': Value must be >= 1.0"),
         ("i=11", "Error validating parameter 'i': Value must be <= 10.0"),
-        ("i=abc", "Error validating parameter 'i': Expected integer, got 'abc'"),
-        ("i=2.5", "Error validating parameter 'i': Expected integer, got '2.5'"),
+        ("i=abc", "Error validating parameter 'i': Expected integer, got str"),
+        ("i=2.5", "Error validating parameter 'i': Expected integer, got str"),
         ("x=0", "Error validating parameter 'x': Value must be > 0.0"),
         ("x=1", "Error validating parameter 'x': Value must be < 1.0"),
         ("m=7", "Error validating parameter 'm': Value must be multiple of 5.0"),
         ("b=maybe", "Error validating parameter 'b': Expected boolean, got 'maybe'"),
         ("e=blue", "Invalid value for e. Must be one of: ['red', 'green']"),
         ("n=3", "Invalid value for n. Must be one of: [1, 2]"),
-        ("d=2024-13-01", "Error validating parameter 'd': Invalid date format: '2024-13-01' (expected YYYY-MM-DD)"),
-        (
-            "t=yesterday",
-            "Error validating parameter 't': Invalid date-time format: 'yesterday' (expected ISO 8601, e.g. 2024-01-15T10:30:00Z)",
-        ),
-        ("mail=nope", "Error validating parameter 'mail': Invalid email format: 'nope'"),
+        ("d=2024-13-01", "Error validating parameter 'd': time data '2024-13-01' does not match format '%Y-%m-%d'"),
+        ("t=yesterday", "Error validating parameter 't': Invalid isoformat string: 'yesterday'"),
+        ("mail=nope", "Error validating parameter 'mail': Invalid email format: nope"),
         ("tags=[]", "Error validating parameter 'tags': Array must have at least 1 items"),
         ("tags=[\"a\",\"b\",\"c\",\"d\"]", "Error validating parameter 'tags': Array must have at most 3 items"),
-        ("tags=[\"a\",\"a\"]", "Error validating parameter 'tags': Array items must be unique"),
+        ("tags=[\"a\",\"a\"]", "Error validating parameter 'tags': Array must contain unique items"),
         ("obj={}", "Error validating parameter 'obj': Missing required properties: k"),
         ("obj={\"k\": 1, \"z\": 2}", "Error validating parameter 'obj': Unexpected property: z"),
-        ("obj={\"k\": \"x\"}", "Error validating parameter 'obj': Property 'k': Expected integer, got 'x'"),
+        ("obj={\"k\": \"x\"}", "Error validating parameter 'obj': Property 'k': Expected integer, got str"),
         ("zzz=1", "Unknown parameter: zzz"),
     ];
     for (param, message) in cases {
@@ -137,7 +134,7 @@ fn built_in_sql_tools_and_query() {
     assert_eq!(c.run("tool", "list_tables", &[], &[]).unwrap(), json!([{"name": "t", "type": "BASE TABLE"}]));
     assert_eq!(
         c.run("tool", "get_table_schema", &["table_name=t"], &[]).unwrap(),
-        json!([{"name": "x", "type": "INTEGER", "nullable": true}])
+        json!([{"name": "x", "type": "INTEGER", "nullable": "YES"}])
     );
     let (code, stdout, _) =
         run(mxcp(c.0.path()).args(["query", "SELECT $a AS a, x FROM t", "--param", "a=5", "--json-output"]));

@@ -47,6 +47,11 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// An error of a check the reference does not make, which predicts that calls of the
+    /// endpoint fail (a result that cannot pass output validation): `validate` reports it,
+    /// `serve` still serves the endpoint, as the reference does, and says so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub at_run_time: bool,
 }
 
 impl Diagnostic {
@@ -86,6 +91,7 @@ impl Reporter<'_> {
             yaml_path: yaml_path.to_string(),
             message: message.into(),
             help,
+            at_run_time: false,
         });
     }
 
@@ -195,6 +201,7 @@ mod tests {
             yaml_path: "tool.nme".into(),
             message: "unknown key 'nme'".into(),
             help: Some("did you mean 'name'?".into()),
+            at_run_time: false,
         };
         let text = render(&d, Some("tool:\n  nme: x\n"));
         assert_eq!(

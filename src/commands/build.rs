@@ -18,7 +18,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
     };
     eprintln!("==> checking {} ({} endpoint file(s))", project.site.project, project.files.len());
     let runtime = Runtime::new(project, 1);
-    let findings = mxcp_runtime::check::check(&runtime.project, || runtime.db());
+    let findings = mxcp_runtime::check::check(&runtime.project, || runtime.db_for_checks());
     if findings.errors() > 0 {
         eprint!("{}", findings.render());
         eprintln!("error: the project has {} error(s); nothing was built", findings.errors());

@@ -35,11 +35,14 @@ pub fn run(args: ListArgs) -> Result<ExitCode> {
         let endpoints: Vec<_> = rows
             .iter()
             .map(|(f, kind, name, error)| {
+                // as the reference lists a file that failed: no kind or name, the bare message
+                let failed = !error.is_empty();
+                let message = findings.file_errors(&f.rel).first().map(|d| d.message.clone()).unwrap_or_default();
                 json!({
                     "path": f.path.display().to_string(),
-                    "kind": kind.unwrap_or("unknown"),
-                    "name": name.clone().unwrap_or_default(),
-                    "error": error,
+                    "kind": if failed { "unknown" } else { kind.unwrap_or("unknown") },
+                    "name": if failed { "unknown".to_string() } else { name.clone().unwrap_or_default() },
+                    "error": message,
                 })
             })
             .collect();

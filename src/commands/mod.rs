@@ -71,8 +71,10 @@ pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::resu
         Err(ProjectError::Invalid(findings)) => {
             if json {
                 let diags = serde_json::to_value(&findings.diagnostics).expect("serializable");
+                // the first error's own words, as the reference reports it (scripts match on it)
+                let first = findings.diagnostics.iter().find(|d| d.is_error()).map(|d| d.message.as_str());
                 output::error(
-                    "the project configuration has errors",
+                    first.unwrap_or("the project configuration has errors"),
                     Some(serde_json::json!({ "diagnostics": diags })),
                 );
             } else {

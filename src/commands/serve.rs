@@ -25,7 +25,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         runtime.set_sql_tools(enabled);
     }
 
-    let findings = mxcp_runtime::check::check(&runtime.project, || runtime.db());
+    let mut findings = mxcp_runtime::check::check(&runtime.project, || runtime.db_for_checks());
+    // Endpoints whose calls will fail (a result that cannot pass output validation, a Python
+    // function that cannot take the arguments) are still served, as the reference serves them.
+    for d in findings.diagnostics.iter().filter(|d| d.is_error() && d.at_run_time) {
+        eprintln!("warning: {}: {} (its calls will fail)", d.file.display(), d.message);
+    }
+    findings.diagnostics.retain(|d| !(d.is_error() && d.at_run_time));
     let failed = runtime.project.failed_files(&findings);
     if !failed.is_empty() {
         let mut diags: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();

@@ -31,7 +31,15 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
     if let (Some(kind), Some(name)) = (&args.kind, &args.name) {
         let kind = EndpointKind::parse(kind).expect("clap checked the kind");
         let Some(e) = runtime.find(kind, name) else {
-            report_error(args.json_output, &format!("{} '{name}' not found", kind.as_str()), None);
+            let message = format!("Endpoint not found: {}/{name}", kind.as_str());
+            if args.json_output {
+                // the reference reports it as an erroring suite, inside an ok envelope
+                output::ok(
+                    serde_json::json!({"status": "error", "tests_run": 0, "tests": [], "no_tests": false, "message": message}),
+                );
+            } else {
+                report_error(false, &message, None);
+            }
             return Ok(ExitCode::FAILURE);
         };
         let report = test_runner::run_endpoint(&runtime, e, user.as_ref(), request.as_ref());

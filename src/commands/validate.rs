@@ -19,19 +19,33 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let runtime = Runtime::new(project, 1);
-    let findings = mxcp_runtime::check::check(&runtime.project, || runtime.db());
+    let findings = mxcp_runtime::check::check(&runtime.project, || runtime.db_for_checks());
     let project = &runtime.project;
     let only: Option<PathBuf> = match &args.endpoint {
         None => None,
         Some(p) => match resolve_endpoint_arg(p, &project.root) {
             Some(rel) if project.files.iter().any(|f| f.rel == rel) => Some(rel),
             _ => {
-                report_error(args.json_output, &format!("no endpoint file '{}' in this project", p.display()), None);
+                let message = "Endpoint file not found or not a valid endpoint";
+                if args.json_output {
+                    output::ok(json!({"status": "error", "path": p.display().to_string(), "message": message}));
+                } else {
+                    report_error(false, &format!("{message}: {}", p.display()), None);
+                }
                 return Ok(ExitCode::FAILURE);
             }
         },
     };
-    let files: Vec<_> = project.files.iter().filter(|f| only.as_ref().is_none_or(|o| &f.rel == o)).collect();
+    let files: Vec<_> = project
+        .files
+        .iter()
+        .filter(|f| only.as_ref().is_none_or(|o| &f.rel == o))
+        // disabled endpoints and files skipped with a warning are not validated (as in the reference)
+        .filter(|f| match &f.endpoint {
+            Some(e) => e.enabled,
+            None => !findings.file_errors(&f.rel).is_empty(),
+        })
+        .collect();
     // a finding in an endpoint's .sql file belongs to that endpoint
     let owns = |f: &EndpointFile, d: &Diagnostic| project.owns(f, d);
     let mut diags: Vec<Diagnostic> =
@@ -59,11 +73,19 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
                 v
             })
             .collect();
-        output::ok(json!({
-            "status": if errors == 0 { "ok" } else { "error" },
-            "validated": validated,
-            "diagnostics": diags,
-        }));
+        match (&only, validated.as_slice()) {
+            // one file: its record itself, as the reference prints it
+            (Some(_), [one]) => {
+                let mut one = one.clone();
+                one["diagnostics"] = json!(diags);
+                output::ok(one);
+            }
+            _ => output::ok(json!({
+                "status": if errors == 0 { "ok" } else { "error" },
+                "validated": validated,
+                "diagnostics": diags,
+            })),
+        }
     } else {
         if !diags.is_empty() {
             println!("{}", findings.render_some(&diags));

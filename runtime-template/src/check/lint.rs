@@ -28,6 +28,7 @@ fn lint_endpoint(file: &Path, e: &Endpoint, out: &mut Vec<Diagnostic>) {
             yaml_path: path,
             message,
             help: Some(suggestion.to_string()),
+            at_run_time: false,
         });
     };
     if e.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
@@ -96,6 +97,8 @@ fn lint_endpoint(file: &Path, e: &Endpoint, out: &mut Vec<Diagnostic>) {
                 "Add a default if the parameter can be optional",
             );
         }
+        // the items and properties of a parameter need descriptions too, as the reference lints
+        nested(&p.def, &format!("{t}.parameters[{i}]"), &mut push);
     }
     if e.kind != EndpointKind::Prompt {
         if let Some(r) = &e.return_type {

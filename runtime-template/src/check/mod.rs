@@ -31,6 +31,7 @@ pub fn check(project: &Project, db: impl FnOnce() -> Result<Arc<Database>, DbErr
                 yaml_path: String::new(),
                 message: format!("SQL endpoints were not checked: {e}"),
                 help: None,
+                at_run_time: false,
             }),
         }
     }

@@ -298,6 +298,7 @@ fn check_duplicates(project: &Project, out: &mut Vec<Diagnostic>) {
                 yaml_path: format!("{}.{key}", kind.as_str()),
                 message: format!("Duplicate endpoint {what} '{name}' found in: {list}"),
                 help: None,
+                at_run_time: false,
             });
         }
     }

@@ -357,6 +357,12 @@ fn to_duck_value(v: &Json, def: Option<&BindType>) -> duckdb::types::Value {
                 Some(dt) => Value::Timestamp(TimeUnit::Microsecond, dt.timestamp_micros()),
                 None => Value::Text(s.clone()),
             },
+            Some(TemporalFormat::Time) => match chrono::NaiveTime::parse_from_str(s, "%H:%M:%S%.f") {
+                Ok(t) => {
+                    Value::Time64(TimeUnit::Microsecond, (t - chrono::NaiveTime::MIN).num_microseconds().unwrap_or(0))
+                }
+                Err(_) => Value::Text(s.clone()),
+            },
             Some(TemporalFormat::Timestamp) => match s.trim().parse::<f64>() {
                 Ok(secs) => Value::Timestamp(TimeUnit::Microsecond, (secs * 1e6) as i64),
                 Err(_) => Value::Text(s.clone()),

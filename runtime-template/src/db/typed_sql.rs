@@ -31,6 +31,7 @@ pub enum TemporalFormat {
     Date,
     DateTime,
     Timestamp,
+    Time,
 }
 
 impl BindType {
@@ -48,6 +49,7 @@ pub fn declared_sql_type(def: &BindType) -> Option<String> {
     Some(match (def.kind, def.format) {
         (BindKind::String, Some(F::Date)) => "DATE".into(),
         (BindKind::String, Some(F::DateTime | F::Timestamp)) => "TIMESTAMP".into(),
+        (BindKind::String, Some(F::Time)) => "TIME".into(),
         (BindKind::String, _) => "VARCHAR".into(),
         (BindKind::Integer, _) => "BIGINT".into(),
         (BindKind::Number, _) => "DOUBLE".into(),

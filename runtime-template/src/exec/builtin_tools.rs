@@ -41,23 +41,23 @@ pub(super) fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
     vec![
         tool(
             "execute_sql_query",
-            desc("execute_sql_query", "Execute a SQL query against the DuckDB database and return the rows"),
+            desc("execute_sql_query", "Execute a SQL query against the DuckDB database and return the results as a list of records"),
             vec![string_param("sql", "The SQL query to execute")],
             "",
             annotations("SQL Query Executor", false),
         ),
         tool(
             "list_tables",
-            desc("list_tables", "List the tables of the DuckDB database"),
+            desc("list_tables", "List all tables in the DuckDB database"),
             vec![],
             "SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
             annotations("Database Table Lister", true),
         ),
         tool(
             "get_table_schema",
-            desc("get_table_schema", "Get the columns and types of a table"),
+            desc("get_table_schema", "Get the schema for a specific table in the DuckDB database"),
             vec![string_param("table_name", "Name of the table")],
-            "SELECT column_name AS name, data_type AS type, is_nullable = 'YES' AS nullable FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $table_name ORDER BY ordinal_position",
+            "SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $table_name ORDER BY ordinal_position",
             annotations("Table Schema Inspector", true),
         ),
     ]

@@ -112,6 +112,16 @@ impl Runtime {
         self.db.get()
     }
 
+    /// The database as `check::check` needs it: plugin functions and the tables `@on_init`
+    /// hooks create may be what SQL endpoints use, so the project's Python starts first, as it
+    /// does for a call (the reference's `validate` imports it too).
+    pub fn db_for_checks(&self) -> Result<Arc<Database>, DbError> {
+        if self.needs_python() {
+            self.python().map_err(|e| DbError::Setup(format!("the project's Python did not start: {e}")))?;
+        }
+        self.db.get()
+    }
+
     /// Whether the project runs Python: Python endpoints or plugins.
     pub fn needs_python(&self) -> bool {
         self.needs_python

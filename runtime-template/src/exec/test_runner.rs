@@ -204,7 +204,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
             }
             (Json::Array(items), scalar) => {
                 if !items.iter().any(|i| json_eq(i, scalar)) {
-                    return Err(format!("Array does not contain expected value: {}", py_repr(scalar)));
+                    return Err(format!("Array does not contain expected value: {}", py_str(scalar)));
                 }
             }
             _ => {
@@ -236,7 +236,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
             ));
         };
         if !items.iter().any(|i| item_matches(i, expected)) {
-            return Err(format!("Array does not contain expected item: {}", py_repr(expected)));
+            return Err(format!("Array does not contain expected item: {}", py_str(expected)));
         }
     }
     if let Some(all) = &a.result_contains_all {
@@ -248,7 +248,7 @@ pub fn check(a: &Assertions, result: &Json) -> Result<(), String> {
         };
         for expected in all {
             if !items.iter().any(|i| item_matches(i, expected)) {
-                return Err(format!("Array does not contain expected item: {}", py_repr(expected)));
+                return Err(format!("Array does not contain expected item: {}", py_str(expected)));
             }
         }
     }

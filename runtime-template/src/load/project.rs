@@ -261,6 +261,7 @@ fn whole_file_error(file: &Path, message: String) -> Diagnostic {
         yaml_path: String::new(),
         message,
         help: None,
+        at_run_time: false,
     }
 }
 

@@ -23,7 +23,7 @@ pub fn coerce(def: &TypeDef, value: &Json) -> Result<Json, String> {
     let converted = match def.ty {
         DataType::String => coerce_string(def, value)?,
         DataType::Number => {
-            let x = to_f64(value).ok_or_else(|| format!("Expected number, got {}", short(value)))?;
+            let x = to_f64(value).ok_or_else(|| format!("Expected number, got {}", py_type(value)))?;
             check_bounds(def, x)?;
             // an integral number stays an integer (`100`, not `100.0`, in templates and JSON)
             match to_i64(value) {
@@ -34,7 +34,7 @@ pub fn coerce(def: &TypeDef, value: &Json) -> Result<Json, String> {
             }
         }
         DataType::Integer => {
-            let i = to_i64(value).ok_or_else(|| format!("Expected integer, got {}", short(value)))?;
+            let i = to_i64(value).ok_or_else(|| format!("Expected integer, got {}", py_type(value)))?;
             check_bounds(def, i as f64)?;
             Json::from(i)
         }
@@ -139,14 +139,13 @@ pub fn check_format(format: Format, s: &str) -> Result<(), String> {
         return Ok(());
     }
     Err(match format {
-        Format::Email => format!("Invalid email format: '{s}'"),
-        Format::Uri => format!("Invalid URI format: '{s}'"),
-        Format::Duration => {
-            format!("Invalid duration format: '{s}' (expected ISO 8601, e.g. P1DT2H)")
-        }
-        Format::Date => format!("Invalid date format: '{s}' (expected YYYY-MM-DD)"),
-        Format::Time => format!("Invalid time format: '{s}' (expected HH:MM:SS)"),
-        Format::DateTime => format!("Invalid date-time format: '{s}' (expected ISO 8601, e.g. 2024-01-15T10:30:00Z)"),
+        // the reference's wording (Python's own messages for dates and times)
+        Format::Email => format!("Invalid email format: {s}"),
+        Format::Uri => format!("Invalid URI format: {s}"),
+        Format::Duration => format!("Invalid duration format: {s}"),
+        Format::Date => format!("time data '{s}' does not match format '%Y-%m-%d'"),
+        Format::Time => format!("time data '{s}' does not match format '%H:%M:%S'"),
+        Format::DateTime => format!("Invalid isoformat string: '{s}'"),
         Format::Timestamp => format!("Invalid timestamp: '{s}' (expected seconds since the epoch)"),
     })
 }
@@ -186,7 +185,7 @@ fn coerce_array(def: &TypeDef, value: &Json) -> Result<Json, String> {
     let items = match value {
         Json::Array(a) => a,
         Json::String(s) => {
-            parsed = serde_json::from_str::<Json>(s).map_err(|_| format!("Expected array, got {}", short(value)))?;
+            parsed = serde_json::from_str::<Json>(s).map_err(|_| format!("Invalid JSON array: {s}"))?;
             parsed.as_array().ok_or_else(|| format!("Expected array, got {}", short(value)))?
         }
         _ => return Err(format!("Expected array, got {}", kind(value))),
@@ -213,7 +212,7 @@ fn coerce_array(def: &TypeDef, value: &Json) -> Result<Json, String> {
     if def.unique_items == Some(true) {
         for (i, a) in out.iter().enumerate() {
             if out[..i].iter().any(|b| json_eq(a, b)) {
-                return Err("Array items must be unique".to_string());
+                return Err("Array must contain unique items".to_string());
             }
         }
     }
@@ -225,7 +224,7 @@ fn coerce_object(def: &TypeDef, value: &Json) -> Result<Json, String> {
     let obj = match value {
         Json::Object(o) => o,
         Json::String(s) => {
-            parsed = serde_json::from_str::<Json>(s).map_err(|_| format!("Expected object, got {}", short(value)))?;
+            parsed = serde_json::from_str::<Json>(s).map_err(|_| format!("Invalid JSON object: {s}"))?;
             parsed.as_object().ok_or_else(|| format!("Expected object, got {}", short(value)))?
         }
         _ => return Err(format!("Expected object, got {}", kind(value))),
@@ -458,6 +457,37 @@ pub fn py_type(v: &Json) -> &'static str {
     }
 }
 
+/// JSON text where the return type declares an object or an array becomes that JSON: DuckDB's
+/// JSON columns arrive as text (as in the reference, where a `string` return keeps them so).
+pub fn embed_declared_json(def: &TypeDef, value: &mut Json) {
+    match (def.ty, value) {
+        (DataType::Object | DataType::Array, v @ Json::String(_)) => {
+            let parsed = v.as_str().and_then(|s| serde_json::from_str::<Json>(s).ok());
+            match parsed {
+                Some(p @ Json::Object(_)) if def.ty == DataType::Object => *v = p,
+                Some(p @ Json::Array(_)) if def.ty == DataType::Array => *v = p,
+                _ => return,
+            }
+            embed_declared_json(def, v);
+        }
+        (DataType::Object, Json::Object(m)) => {
+            for (name, prop) in def.properties.iter().flatten() {
+                if let Some(v) = m.get_mut(name) {
+                    embed_declared_json(prop, v);
+                }
+            }
+        }
+        (DataType::Array, Json::Array(items)) => {
+            if let Some(item_def) = &def.items {
+                for v in items {
+                    embed_declared_json(item_def, v);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,36 +536,5 @@ mod tests {
         assert!(coerce(&d, &json!("2024-01-15T10:00:00Z")).is_ok());
         d.format = Some(Format::Email);
         assert!(coerce(&d, &json!("nope")).is_err());
-    }
-}
-
-/// JSON text where the return type declares an object or an array becomes that JSON: DuckDB's
-/// JSON columns arrive as text (as in the reference, where a `string` return keeps them so).
-pub fn embed_declared_json(def: &TypeDef, value: &mut Json) {
-    match (def.ty, value) {
-        (DataType::Object | DataType::Array, v @ Json::String(_)) => {
-            let parsed = v.as_str().and_then(|s| serde_json::from_str::<Json>(s).ok());
-            match parsed {
-                Some(p @ Json::Object(_)) if def.ty == DataType::Object => *v = p,
-                Some(p @ Json::Array(_)) if def.ty == DataType::Array => *v = p,
-                _ => return,
-            }
-            embed_declared_json(def, v);
-        }
-        (DataType::Object, Json::Object(m)) => {
-            for (name, prop) in def.properties.iter().flatten() {
-                if let Some(v) = m.get_mut(name) {
-                    embed_declared_json(prop, v);
-                }
-            }
-        }
-        (DataType::Array, Json::Array(items)) => {
-            if let Some(item_def) = &def.items {
-                for v in items {
-                    embed_declared_json(item_def, v);
-                }
-            }
-        }
-        _ => {}
     }
 }

@@ -161,6 +161,7 @@ fn file_error(path: &Path, message: String) -> Diagnostic {
         yaml_path: String::new(),
         message,
         help: None,
+        at_run_time: false,
     }
 }
 

@@ -270,12 +270,13 @@ impl ServerHandler for Handler {
                         .map(|c| ReadResourceResult::new(c).into())
                         .map_err(|e| McpError::internal_error(format!("Error reading resource {uri}: {e}"), None));
                 }
-                let (text, default_mime) = match &result {
-                    Json::String(s) => (s.clone(), "text/plain"),
-                    other => (serde_json::to_string_pretty(other).expect("serializable"), "application/json"),
+                let text = match &result {
+                    Json::String(s) => s.clone(),
+                    other => serde_json::to_string_pretty(other).expect("serializable"),
                 };
+                // the reference's default, whatever the result's shape
                 let contents =
-                    ResourceContents::text(text, uri).with_mime_type(mime.unwrap_or_else(|| default_mime.into()));
+                    ResourceContents::text(text, uri).with_mime_type(mime.unwrap_or_else(|| "text/plain".into()));
                 Ok(ReadResourceResult::new(vec![contents]).into())
             }
             Err(ExecError::Input(m)) => Err(McpError::invalid_params(m, None)),

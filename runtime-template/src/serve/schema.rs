@@ -208,6 +208,8 @@ pub fn tool_content(result: &Json, ret: Option<&TypeDef>) -> (Vec<String>, Optio
             let items = result.as_array().map(|a| a.iter().map(text).collect()).unwrap_or_else(|| vec![text(result)]);
             (items, Some(json!({ "result": with_declared_properties(result, ret) })))
         }
+        // a NULL scalar has no content item, as the reference answers
+        Some(_) if result.is_null() => (vec![], Some(json!({ "result": null }))),
         Some(_) => (vec![text(result)], Some(json!({ "result": result }))),
     }
 }

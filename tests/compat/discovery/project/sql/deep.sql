@@ -1,0 +1,1 @@
+SELECT 'from sql/deep.sql' AS v

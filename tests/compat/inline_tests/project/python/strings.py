@@ -1,0 +1,2 @@
+def strings() -> list:
+    return ["a", "b", "c"]
