@@ -7,10 +7,13 @@ use std::process::Command;
 use sha2::Digest;
 
 fn main() {
-    // the benchmarks start the embedded Python too: its extension modules resolve Py* symbols
-    // from the executable (the mxcp binary does this in its own build.rs)
-    println!("cargo:rustc-link-arg-benches=-Wl,--export-dynamic-symbol=Py*");
-    println!("cargo:rustc-link-arg-benches=-Wl,--export-dynamic-symbol=_Py*");
+    // the benchmarks and the in-process server tests start the embedded Python too: its
+    // extension modules resolve Py* symbols from the executable (the mxcp binary does this in
+    // its own build.rs)
+    for kind in ["benches", "tests"] {
+        println!("cargo:rustc-link-arg-{kind}=-Wl,--export-dynamic-symbol=Py*");
+        println!("cargo:rustc-link-arg-{kind}=-Wl,--export-dynamic-symbol=_Py*");
+    }
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let packer = manifest.join("build/pack_stdlib.py");

@@ -64,6 +64,9 @@ fn no_python(exe: &Path, home: &Path) -> String {
 
 #[test]
 fn sql_server_where_no_python_exists_and_home_is_empty() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let (tmp, exe) = build("inventory", &[]);
     let home = tmp.path().join("empty-home");
     std::fs::create_dir(&home).unwrap();
@@ -75,6 +78,9 @@ fn sql_server_where_no_python_exists_and_home_is_empty() {
 
 #[test]
 fn python_server_with_dependencies_where_no_python_exists() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let (tmp, exe) = build_pydeps();
     let (code, out, _) = common::run(Command::new(&exe).arg("inspect"));
     assert_eq!(code, 0);
@@ -126,6 +132,9 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
 
 #[test]
 fn servers_run_in_a_root_filesystem_with_only_the_executable_and_its_libraries() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     for example in ["inventory", "pydeps"] {
         let (tmp, exe) = if example == "pydeps" { build_pydeps() } else { build(example, &[]) };
         let root = minimal_rootfs(tmp.path(), &exe);
@@ -143,6 +152,9 @@ fn servers_run_in_a_root_filesystem_with_only_the_executable_and_its_libraries()
 
 #[test]
 fn materialized_read_only_cache_starts_with_no_writes() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let (tmp, exe) = build_pydeps();
     let cache = tmp.path().join("image-cache");
     let (code, _, err) = common::run(Command::new(&exe).arg("materialize").arg(&cache));
@@ -161,6 +173,9 @@ fn materialized_read_only_cache_starts_with_no_writes() {
 
 #[test]
 fn eight_concurrent_first_starts() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     // a Python project: the standard library and the payload are both extracted at first start
     let (tmp, exe) = build_pydeps();
     let cache = tmp.path().join("fresh-cache");
@@ -234,6 +249,9 @@ fn user_configuration_is_read_at_run_time_never_packed() {
 
 #[test]
 fn requirements_file_and_compression_level_options() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let req = common::repo_root().join("examples/pydeps/requirements.txt");
     let mut args: Vec<String> = vec!["--requirements".into(), req.to_string_lossy().into_owned()];
     args.extend(["--compression-level".to_string(), "3".to_string()]);
@@ -249,6 +267,9 @@ fn requirements_file_and_compression_level_options() {
 
 #[test]
 fn built_server_over_streamable_http() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let (tmp, exe) = build("inventory", &[]);
     let mut cmd = Command::new(&exe);
     cmd.args(["serve", "--transport", "streamable-http", "--port", "0"])
@@ -303,6 +324,9 @@ fn invalid_project_builds_nothing() {
 
 #[test]
 fn missing_wheel_is_named_and_nothing_is_written() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = common::project(&[("requirements.txt", "no-such-package-mxcp==1.0\n")]);
     let w = wheels_args();
     let (code, _, err) = common::run(common::mxcp(dir.path()).arg("build").args(&w));
@@ -314,6 +338,9 @@ fn missing_wheel_is_named_and_nothing_is_written() {
 
 #[test]
 fn builds_are_reproducible() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let (tmp, first) = build_pydeps();
     let project = tmp.path().join("project");
     let second = tmp.path().join("again/server");

@@ -63,6 +63,9 @@ fn assert_inventory(o: &Json, mode: &str) {
 
 #[test]
 fn stdio_legacy_and_discover_modes() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = inventory();
     let mxcp = env!("CARGO_BIN_EXE_mxcp");
     let cmd = format!("{mxcp} -C {} serve --transport stdio", dir.path().display());
@@ -77,6 +80,9 @@ fn stdio_legacy_and_discover_modes() {
 
 #[test]
 fn http_legacy_and_discover_modes() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = inventory();
     let server = HttpServer::start(dir.path(), &[]);
     assert!(server.url.starts_with("http://127.0.0.1:"), "binds loopback by default: {}", server.url);

@@ -33,6 +33,9 @@ fn invalid_endpoints_stop_the_server_with_every_finding() {
 
 #[test]
 fn ignore_errors_serves_the_valid_endpoints() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = project();
     let (code, _, err) = common::run(common::mxcp(dir.path()).args(["serve", "--ignore-errors"]).stdin(Stdio::null()));
     assert_eq!(code, 0, "{err}");
@@ -56,6 +59,9 @@ fn ignore_errors_serves_the_valid_endpoints() {
 
 #[test]
 fn endpoints_are_loaded_once_and_sql_tools_are_offered_on_request() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = common::project(&[
         ("tools/good.yml", "mxcp: 1\ntool:\n  name: good\n  description: d\n  source:\n    file: ../sql/good.sql\n"),
         ("sql/good.sql", "SELECT 41 + 1 AS n\n"),

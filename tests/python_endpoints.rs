@@ -184,6 +184,9 @@ fn validate_checks_signatures_without_running_modules() {
 
 #[test]
 fn over_mcp_stdio_with_notifications() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = pytools();
     let report = serve_stdio(
         dir.path(),
@@ -246,6 +249,9 @@ fn over_mcp_stdio_with_notifications() {
 
 #[test]
 fn over_mcp_http() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = pytools();
     let mut server = common::HttpServer::start_with_env(
         dir.path(),
@@ -268,6 +274,9 @@ fn over_mcp_http() {
 
 #[test]
 fn call_timeout_interrupts_python() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = pytools();
     let report = serve_stdio(
         dir.path(),

@@ -143,6 +143,9 @@ fn without_python(cwd: &Path, home: &Path, args: &[&str]) -> (i32, String, Strin
 
 #[test]
 fn c_extension_dependency_where_no_python_exists() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("pydeps");
     common::copy_dir(&common::repo_root().join("examples/pydeps"), &project);
@@ -172,6 +175,9 @@ fn c_extension_dependency_where_no_python_exists() {
 
 #[test]
 fn deps_install_names_a_package_without_a_wheel_and_keeps_the_old_packages() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = common::project(&[("requirements.txt", "six==1.16.0\n")]);
     let wheels = common::test_wheels();
     let install = |dir: &Path| {
@@ -190,6 +196,9 @@ fn deps_install_names_a_package_without_a_wheel_and_keeps_the_old_packages() {
 
 #[test]
 fn active_virtual_env_of_python_3_11_is_importable() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
     let dir = common::project(&[
         ("python/uses_six.py", "import six\n\ndef six_version() -> str:\n    return six.__version__\n"),
         (

@@ -29,6 +29,24 @@ pub fn shared_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mxcp-cache")
 }
 
+/// Whether a test that needs what `./dev test` sets up (the MCP Python SDK, the test wheels)
+/// must be skipped: it is, with a message, when that set-up is missing, so a plain
+/// `cargo test` runs everything else instead of panicking.
+pub fn skip_without_dev_setup() -> bool {
+    let missing: Vec<&str> = ["MXCP_TEST_PYTHON", "MXCP_TEST_WHEELS"]
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_none_or(|s| s.is_empty()))
+        .collect();
+    if missing.is_empty() {
+        return false;
+    }
+    eprintln!(
+        "skipped: {} not set; run the tests with ./dev test, which installs the MCP Python SDK and the test wheels",
+        missing.join(" and ")
+    );
+    true
+}
+
 /// The Python with the official MCP SDK that `./dev test` installs.
 pub fn client_python() -> String {
     std::env::var("MXCP_TEST_PYTHON").unwrap_or_else(|_| {

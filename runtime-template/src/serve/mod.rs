@@ -62,6 +62,19 @@ impl Default for ServeOptions {
     }
 }
 
+/// Serves one MCP session over `input` and `output` (newline-delimited JSON-RPC) as the stdio
+/// transport does, its gate included, until `input` ends. What the in-process tests drive,
+/// over `tokio::io::duplex`.
+pub async fn serve_session<R, W>(runtime: Arc<Runtime>, call_timeout: Duration, input: R, output: W)
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let state = Arc::new(State::new(runtime, call_timeout));
+    // an in-memory stream does not fail: the session's end is the input's end
+    let _ = stdio::run_gated(Box::new(input), Box::new(output), |i, o| stdio::session(state, i, o)).await;
+}
+
 /// Serves until stdin closes (stdio) or SIGINT/SIGTERM (HTTP, after in-flight calls finish).
 pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerError> {
     // the protocol leaves fd 1 before any Python or C extension could print to it

@@ -42,7 +42,16 @@ where
     F: FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let mut proto_out = async_writer(proto_out);
+    run_gated(async_stdin(), async_writer(proto_out), serve).await
+}
+
+/// Runs `serve` on the lines of `input` that pass the gate, its replies and the gate's
+/// error replies written whole to `output`, until `input` ends.
+pub(super) async fn run_gated<F, Fut>(input: Reader, mut proto_out: Writer, serve: F) -> std::io::Result<()>
+where
+    F: FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let (mut to_server, server_in) = tokio::io::duplex(1 << 20);
     let (server_out, from_server) = tokio::io::duplex(1 << 20);
     let (errors_tx, mut errors_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -68,7 +77,7 @@ where
 
     // gate: stdin → checks → rmcp
     let gate = tokio::spawn(async move {
-        let mut input = BufReader::new(async_stdin());
+        let mut input = BufReader::new(input);
         loop {
             let line = match read_line(&mut input).await {
                 Ok(Some(Line::Text(l))) => l,
@@ -105,8 +114,8 @@ where
     Ok(())
 }
 
-type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
-type Writer = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
+pub(super) type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+pub(super) type Writer = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
 
 fn kind(fd: std::os::fd::RawFd) -> Option<libc::mode_t> {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -203,14 +212,15 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(input: &mut R) -> std::io
 
 /// Serves one MCP session over the protocol file descriptors until the client hangs up.
 pub(super) async fn serve(state: Arc<State>, proto_out: std::fs::File) -> Result<(), ServerError> {
-    run(proto_out, |input, output| async move {
-        match Handler::new(state).serve((input, output)).await {
-            Ok(running) => {
-                let _ = running.waiting().await;
-            }
-            Err(e) => eprintln!("mxcp: the MCP session ended: {e}"),
+    run(proto_out, |input, output| session(state, input, output)).await.map_err(|e| ServerError::Start(e.to_string()))
+}
+
+/// One MCP session of the handler over a gated pair of streams, until the client hangs up.
+pub(super) async fn session(state: Arc<State>, input: tokio::io::DuplexStream, output: tokio::io::DuplexStream) {
+    match Handler::new(state).serve((input, output)).await {
+        Ok(running) => {
+            let _ = running.waiting().await;
         }
-    })
-    .await
-    .map_err(|e| ServerError::Start(e.to_string()))
+        Err(e) => eprintln!("mxcp: the MCP session ended: {e}"),
+    }
 }
