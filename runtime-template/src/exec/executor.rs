@@ -321,7 +321,8 @@ fn policy_user(opts: &CallOptions) -> Json {
     }
 }
 
-/// Result shaping by the declared return type (§7.2).
+/// Result shaping by the declared return type, as the reference shapes SQL rows: an array
+/// keeps every row, an object takes the single row, a scalar the single row's single column.
 pub fn shape(raw: Json, return_type: Option<&TypeDef>) -> Result<Json, ExecError> {
     let Some(def) = return_type else {
         return Ok(raw);
