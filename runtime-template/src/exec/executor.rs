@@ -2,7 +2,7 @@
 //! result shaping by the declared return type → output validation → output policies.
 //!
 //! Python endpoints run in the embedded interpreter ([`crate::python`]), started on first need
-//! ([`super::python_start`]); the database is opened on first need too ([`super::db_slot`]).
+//! ([`super::python_start`]); the database is opened on first need too (`db_slot`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
