@@ -3,6 +3,7 @@
 mod bundled;
 mod cli;
 mod commands;
+mod log;
 mod output;
 
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    log::init();
     // mimalloc's arenas on transparent huge pages raised a small server's peak RSS from 40 to
     // 56 MB (2 MB pages, partly touched); without them the speed-up stays and the RSS does not
     // SAFETY: a process attribute, no pointers involved

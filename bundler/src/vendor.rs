@@ -76,7 +76,7 @@ fn run_python(args: &[&std::ffi::OsStr]) -> Result<(i32, Vec<String>), VendorErr
         std::thread::spawn(move || {
             let mut lines = Vec::new();
             for line in BufReader::new(r).lines().map_while(Result::ok) {
-                eprintln!("  {line}");
+                tracing::info!("  {line}");
                 lines.push(line);
             }
             lines

@@ -1,6 +1,9 @@
 //! Rows per second converting a 100,000-row, 6-column mixed-type DuckDB result to JSON
 //! (run by `./dev bench`; a measurement, not a test).
 
+// a benchmark reports its figures on stdout
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::Instant;
 
 use mxcp_runtime::db::{Database, DbOptions};

@@ -1,9 +1,16 @@
 //! The mxcp runtime: what every `mxcp` executable runs.
 //!
-//! Flow: [`project`] loads a project (site config, user config, endpoint files decoded by
-//! [`endpoint`] from the positioned [`yaml`] tree) → [`checks`] and [`sql_checks`] report what
-//! is wrong, as [`diagnostics`] → [`exec`] runs endpoints (SQL through [`db`], the type system
-//! in [`types`], [`policy`]) → [`testing`] and [`lint`] build on those.
+//! Flow, one module per stage; a stage imports only earlier ones:
+//! [`load`] reads a project (site and user configuration, endpoint files decoded from the
+//! positioned YAML tree) → [`check`] reports what is wrong with it, as [`diagnostics`] →
+//! [`exec`] runs endpoints (arguments, policies, SQL or Python or a prompt, result shaping)
+//! and the `mxcp test` runner → [`serve`] offers them over MCP (stdio, streamable HTTP) →
+//! [`bundle`] is what a built executable carries and where it is extracted.
+//! The adapters: [`db`] is the only module that talks to DuckDB, [`python`] the only one that
+//! talks to pyo3. Neither imports `check`, `exec` or `serve`: `db` binds plain data and knows
+//! nothing of the endpoint model; `python` reads the loaded model's parameter types, and
+//! calls back into the executor and the server through its ports (`python::Services`,
+//! `python::CallEvents`). [`iso8601`] is a leaf both the model and `db` use.
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 

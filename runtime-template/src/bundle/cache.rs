@@ -118,6 +118,7 @@ pub fn python_link(root: &Path, exe: &Path, name: &str) -> Option<PathBuf> {
 pub fn check_exec(dir: &Path) -> Result<(), CacheError> {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return Ok(()) };
+    // SAFETY: all-zero bytes are a valid `statvfs` (plain integers); it is only an out-parameter.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: c is a valid C string and st a valid out-pointer.
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0 && st.f_flag & libc::ST_NOEXEC != 0 {

@@ -1,4 +1,4 @@
-//! `mxcp lint` (§13): metadata that helps an AI client use the endpoints well. Each finding is
+//! `mxcp lint`: metadata that helps an AI client use the endpoints well. Each finding is
 //! reported once.
 
 use std::path::Path;

@@ -30,7 +30,7 @@ type Cell<'a> = Box<dyn Fn(usize, &mut Vec<u8>) + 'a>;
 
 /// Appends each row of `batch` as a JSON object (`{"col": value, ...}`), comma-separated,
 /// continuing after `*rows` rows already written.
-pub fn write_rows(batch: &StructArray, columns: &[(String, SqlType)], out: &mut Vec<u8>, rows: &mut usize) {
+pub(super) fn write_rows(batch: &StructArray, columns: &[(String, SqlType)], out: &mut Vec<u8>, rows: &mut usize) {
     let keys: Vec<Vec<u8>> = columns.iter().map(|(name, _)| key(name)).collect();
     let cells: Vec<Cell> = columns.iter().enumerate().map(|(i, (_, ty))| cell(batch.column(i).as_ref(), ty)).collect();
     out.reserve(batch.len() * columns.len() * 16);

@@ -11,17 +11,19 @@ use duckdb::ffi;
 use super::SqlType;
 
 /// An open DuckDB database instance; closed on drop (after every connection made from it).
-pub struct RawDb {
+pub(super) struct RawDb {
     db: ffi::duckdb_database,
 }
 
 // SAFETY: a DuckDB database instance is thread-safe; connections are made per thread.
 unsafe impl Send for RawDb {}
+// SAFETY: as for `Send`: DuckDB synchronises access to a database instance itself.
 unsafe impl Sync for RawDb {}
 
 impl RawDb {
-    pub fn open(path: &str, options: &[(&str, &str)]) -> Result<RawDb, String> {
+    pub(super) fn open(path: &str, options: &[(&str, &str)]) -> Result<RawDb, String> {
         let cpath = CString::new(path).map_err(|_| "database path contains a NUL byte".to_string())?;
+        // SAFETY: the config and database handles are created, used and destroyed (on every path) within this block; the strings passed are NUL-terminated and outlive the calls.
         unsafe {
             let mut config: ffi::duckdb_config = ptr::null_mut();
             if ffi::duckdb_create_config(&mut config) != ffi::duckdb_state_DuckDBSuccess {
@@ -47,7 +49,7 @@ impl RawDb {
     }
 
     /// A C API connection to this instance (closed on drop).
-    pub fn raw_connect(&self) -> Result<RawConn, String> {
+    pub(super) fn raw_connect(&self) -> Result<RawConn, String> {
         let mut c: ffi::duckdb_connection = ptr::null_mut();
         // SAFETY: `self.db` is an open database
         if unsafe { ffi::duckdb_connect(self.db, &mut c) } != ffi::duckdb_state_DuckDBSuccess {
@@ -57,16 +59,17 @@ impl RawDb {
     }
 
     /// A `duckdb` crate connection to this instance.
-    pub fn connect(&self) -> duckdb::Result<duckdb::Connection> {
+    pub(super) fn connect(&self) -> duckdb::Result<duckdb::Connection> {
         // SAFETY: `self.db` is a valid open database that outlives the connection (the
         // `Database` drops its connections before this handle).
         unsafe { duckdb::Connection::open_from_raw(self.db) }
     }
 
     /// Prepares `sql` on a fresh connection and reads its shape.
-    pub fn describe(&self, sql: &str) -> Result<Description, String> {
+    pub(super) fn describe(&self, sql: &str) -> Result<Description, String> {
         let csql = CString::new(sql).map_err(|_| "SQL contains a NUL byte".to_string())?;
         let conn = self.raw_connect()?;
+        // SAFETY: `conn` is a live connection and `csql` a NUL-terminated string for the duration of the calls; the prepared statement is destroyed before returning.
         unsafe {
             let mut stmt: ffi::duckdb_prepared_statement = ptr::null_mut();
             let rc = ffi::duckdb_prepare(conn.0, csql.as_ptr(), &mut stmt);
@@ -106,7 +109,7 @@ impl RawDb {
 }
 
 /// A C API connection, closed on drop.
-pub struct RawConn(pub ffi::duckdb_connection);
+pub(super) struct RawConn(pub ffi::duckdb_connection);
 
 impl Drop for RawConn {
     fn drop(&mut self) {
@@ -117,6 +120,7 @@ impl Drop for RawConn {
 
 impl Drop for RawDb {
     fn drop(&mut self) {
+        // SAFETY: `db` was opened by `duckdb_open_ext` and is closed exactly once, here.
         unsafe { ffi::duckdb_close(&mut self.db) }
     }
 }
@@ -133,13 +137,16 @@ unsafe fn take_string(p: *mut c_char) -> Option<String> {
     if p.is_null() {
         return None;
     }
+    // SAFETY: `p` is a non-null, NUL-terminated string from DuckDB (checked above).
     let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+    // SAFETY: DuckDB allocated `p` and ownership passed to us; it is freed once, after it was copied.
     unsafe { ffi::duckdb_free(p as *mut c_void) };
     Some(s)
 }
 
 /// Converts (without taking ownership of) a C logical type.
 unsafe fn sql_type(lt: ffi::duckdb_logical_type) -> SqlType {
+    // SAFETY: `lt` is a live logical type handle (the caller's contract); the strings DuckDB returns are freed by `take_string`.
     unsafe {
         let alias = take_string(ffi::duckdb_logical_type_get_alias(lt));
         if alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case("json")) {

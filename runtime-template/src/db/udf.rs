@@ -53,7 +53,7 @@ impl Kind {
     }
 }
 
-pub type ScalarFn = Box<dyn Fn(&[Json]) -> Result<Json, String> + Send + Sync>;
+pub(super) type ScalarFn = Box<dyn Fn(&[Json]) -> Result<Json, String> + Send + Sync>;
 
 struct Info {
     args: Vec<Kind>,
@@ -62,7 +62,7 @@ struct Info {
 }
 
 /// Registers `name(args...) -> ret` in the database's catalog, through `conn`.
-pub fn register(
+pub(super) fn register(
     conn: ffi::duckdb_connection,
     name: &str,
     args: &[String],
@@ -75,6 +75,7 @@ pub fn register(
         func,
     });
     let cname = CString::new(name).map_err(|_| "function name contains a NUL byte".to_string())?;
+    // SAFETY: the function handle is created and destroyed here; `cname` is NUL-terminated and outlives the calls; the boxed `Info` is owned by DuckDB afterwards, which frees it with the function.
     unsafe {
         let mut f = ffi::duckdb_create_scalar_function();
         ffi::duckdb_scalar_function_set_name(f, cname.as_ptr());
@@ -111,6 +112,7 @@ unsafe extern "C" fn invoke(
     output: ffi::duckdb_vector,
 ) {
     // A panic must not unwind into DuckDB's C++.
+    // SAFETY: DuckDB hands this callback valid handles for the duration of the call.
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { invoke_rows(info, input, output) }));
     let err = match r {
         Ok(Ok(())) => return,
@@ -118,6 +120,7 @@ unsafe extern "C" fn invoke(
         Err(_) => "internal error in a plugin function".to_string(),
     };
     let c = CString::new(err.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: `info` is the live function info of this call and `c` is NUL-terminated; DuckDB copies the message.
     unsafe { ffi::duckdb_scalar_function_set_error(info, c.as_ptr()) };
 }
 
@@ -126,6 +129,7 @@ unsafe fn invoke_rows(
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) -> Result<(), String> {
+    // SAFETY: DuckDB calls this with a live function info, input chunk and output vector; the extra info is the `Info` registered with the function, alive as long as it is.
     unsafe {
         let info = &*(ffi::duckdb_scalar_function_get_extra_info(info) as *const Info);
         let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
@@ -145,6 +149,7 @@ unsafe fn invoke_rows(
 }
 
 unsafe fn read(v: ffi::duckdb_vector, k: Kind, row: usize) -> Json {
+    // SAFETY: `v` is an input vector of the chunk being read and `row` is below its size (the caller iterates over it).
     unsafe {
         let validity = ffi::duckdb_vector_get_validity(v);
         if !validity.is_null() && !ffi::duckdb_validity_row_is_valid(validity, row as u64) {
@@ -188,6 +193,7 @@ unsafe fn read(v: ffi::duckdb_vector, k: Kind, row: usize) -> Json {
 }
 
 unsafe fn write(out: ffi::duckdb_vector, k: Kind, row: usize, value: &Json) -> Result<(), String> {
+    // SAFETY: `out` is the output vector of the chunk being written and `row` is below its capacity (the caller iterates over the input's rows).
     unsafe {
         if value.is_null() {
             ffi::duckdb_vector_ensure_validity_writable(out);

@@ -7,7 +7,8 @@ use crate::diagnostics::Pos;
 use crate::load::endpoint::{DataType, Endpoint, EndpointKind, Param, SourceBody, TypeDef};
 use crate::load::project::Project;
 
-/// The built-in SQL tools (§11.6), as endpoints.
+/// The built-in SQL tools (the reference's `sql_tools`: query, list tables, table schema), as
+/// endpoints.
 pub(super) fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
     let desc = |name: &str, default: &str| {
         Some(project.site.sql_tools.descriptions.get(name).cloned().unwrap_or_else(|| default.to_string()))

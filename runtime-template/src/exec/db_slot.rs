@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::db::{Database, DbError, DbOptions};
 
 /// Set-up run on each newly opened database (plugin functions).
-pub type OnOpen = Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>;
+pub(super) type OnOpen = Arc<dyn Fn(&Database) -> Result<(), String> + Send + Sync>;
 
 /// The profile's database, shared by the executor and project Python; reopened on demand
 /// after `reload_duckdb` closed it.
-pub struct DbSlot {
+pub(super) struct DbSlot {
     opts: DbOptions,
     slot: Mutex<Option<Arc<Database>>>,
     /// Held for writing while a reload swaps the database: new queries wait.
@@ -24,7 +24,7 @@ impl DbSlot {
         DbSlot { opts, slot: Mutex::new(None), reloading: RwLock::new(()), on_open: Mutex::default() }
     }
 
-    pub fn get(&self) -> Result<Arc<Database>, DbError> {
+    pub(super) fn get(&self) -> Result<Arc<Database>, DbError> {
         let _wait = self.reloading.read().expect("reload lock");
         let mut slot = self.slot.lock().expect("db lock");
         if let Some(db) = slot.as_ref() {
@@ -32,7 +32,7 @@ impl DbSlot {
         }
         let db = Arc::new(Database::open(&self.opts)?);
         for w in &db.warnings {
-            eprintln!("warning: {w}");
+            tracing::warn!("warning: {w}");
         }
         for hook in self.on_open.lock().expect("hook lock").iter() {
             hook(&db).map_err(DbError::Setup)?;
@@ -43,7 +43,7 @@ impl DbSlot {
 
     /// Runs `hook` on the open database (if any) and on every database opened later. The
     /// error is the hook's message (a plugin function DuckDB refused), shown as is.
-    pub fn add_on_open(&self, hook: OnOpen) -> Result<(), String> {
+    pub(super) fn add_on_open(&self, hook: OnOpen) -> Result<(), String> {
         let current = self.slot.lock().expect("db lock").clone();
         self.on_open.lock().expect("hook lock").push(hook.clone());
         match current {
@@ -54,7 +54,7 @@ impl DbSlot {
 
     /// Drain → close → `payload` → (reopened by the next query). Errors are messages for
     /// Python's `reload_duckdb`, which raises them as they are.
-    pub fn reload(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
+    pub(super) fn reload(&self, payload: &mut dyn FnMut() -> Result<(), String>) -> Result<(), String> {
         let _block = self.reloading.write().expect("reload lock");
         let old = self.slot.lock().expect("db lock").take();
         if let Some(old) = old {

@@ -2,7 +2,7 @@
 //! result shaping by the declared return type → output validation → output policies.
 //!
 //! Python endpoints run in the embedded interpreter ([`crate::python`]), started on first need
-//! ([`super::python_start`]); the database is opened on first need too ([`super::db_slot`]).
+//! ([`super::python_start`]); the database is opened on first need too (`db_slot`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -331,7 +331,8 @@ fn policy_user(opts: &CallOptions) -> Json {
     }
 }
 
-/// Result shaping by the declared return type (§7.2).
+/// Result shaping by the declared return type, as the reference shapes SQL rows: an array
+/// keeps every row, an object takes the single row, a scalar the single row's single column.
 pub fn shape(raw: Json, return_type: Option<&TypeDef>) -> Result<Json, ExecError> {
     let Some(def) = return_type else {
         return Ok(raw);

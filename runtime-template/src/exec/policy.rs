@@ -1,4 +1,4 @@
-//! Input and output policies (§9): CEL conditions over the user and the call's arguments or
+//! Input and output policies (`policies:` of an endpoint): CEL conditions over the user and the call's arguments or
 //! result, with deny / filter_fields / mask_fields / filter_sensitive_fields actions.
 //!
 //! Unlike the reference, `filter_sensitive_fields` works (it drops `sensitive: true` fields,

@@ -73,7 +73,8 @@ impl Runtime {
             .map_err(|e| ExecError::Execution(e.clone()))
     }
 
-    /// Plugin instances (§17): name, module and their configuration from the user config.
+    /// Plugin instances (the site's `plugin:` list): name, module and their configuration from
+    /// the user config.
     fn plugin_defs(&self) -> Result<Vec<(String, String, Json)>, String> {
         let mut out = Vec::new();
         for p in &self.project.site.plugins {

@@ -1,4 +1,4 @@
-//! Inline endpoint tests (`mxcp test`, §10): run each test like a call and check its
+//! Inline endpoint tests (`mxcp test`, the `tests:` of an endpoint file): run each test like a call and check its
 //! assertions. Results are not normalised: a test can expect `0`, `""` or `false`.
 
 use std::sync::Arc;

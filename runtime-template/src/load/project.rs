@@ -229,7 +229,7 @@ impl Project {
             .collect()
     }
 
-    /// The DuckDB file of the active profile (§4): `MXCP_DUCKDB_PATH`, the profile's
+    /// The DuckDB file of the active profile: `MXCP_DUCKDB_PATH`, the profile's
     /// `duckdb.path` (relative to the project root), else `data/db-<profile>.duckdb`.
     pub fn duckdb_path(&self) -> PathBuf {
         if let Some(p) = duckdb_path_from_env() {

@@ -1,4 +1,5 @@
-//! `mxcp-site.yml`: the project's own configuration (§4 of the reference spec).
+//! `mxcp-site.yml`: the project's own configuration (profiles, paths, extensions, plugins,
+//! SQL tools).
 
 use indexmap::IndexMap;
 

@@ -1,4 +1,4 @@
-//! The MXCP type system on the input side (§7.1): converting a supplied value to its declared
+//! The MXCP type system on the input side (parameter types): converting a supplied value to its declared
 //! type and checking every constraint. Used for call arguments and, at validate time, for
 //! declared defaults, examples, enums and test arguments.
 //!
@@ -349,7 +349,7 @@ pub fn py_repr(v: &Json) -> String {
     }
 }
 
-/// Output validation (§7.3): the shaped result against the declared return type. Error
+/// Output validation: the shaped result against the declared return type. Error
 /// messages name Python types as the reference does (`Expected integer, got str`).
 pub fn validate_output(def: &TypeDef, value: &Json) -> Result<(), String> {
     if value.is_null() {

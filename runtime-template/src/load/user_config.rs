@@ -1,4 +1,4 @@
-//! The user configuration (`$MXCP_CONFIG` or `~/.mxcp/config.yml`, §5 of the reference spec):
+//! The user configuration (`$MXCP_CONFIG` or `~/.mxcp/config.yml`):
 //! secrets, plugin settings, transport defaults. References (`${VAR}`, `file://`) are resolved
 //! only in the top-level keys and the active project/profile, so a variable that only an
 //! inactive profile uses never has to be set.

@@ -9,7 +9,7 @@ use crate::db::SqlType;
 use crate::load::endpoint::{DataType, Format, TypeDef};
 
 /// A JSON value as plain Python (numbers keep their exact value: big integers become `int`).
-pub fn to_py<'py>(py: Python<'py>, v: &Json) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn to_py<'py>(py: Python<'py>, v: &Json) -> PyResult<Bound<'py, PyAny>> {
     Ok(match v {
         Json::Null => py.None().into_bound(py),
         Json::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
@@ -26,7 +26,7 @@ pub fn to_py<'py>(py: Python<'py>, v: &Json) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
-pub fn dict_to_py<'py>(py: Python<'py>, m: &Map<String, Json>) -> PyResult<Bound<'py, PyDict>> {
+pub(super) fn dict_to_py<'py>(py: Python<'py>, m: &Map<String, Json>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in m {
         d.set_item(k, to_py(py, v)?)?;
@@ -61,7 +61,7 @@ fn from_iso<'py>(py: Python<'py>, class: &str, text: &str) -> PyResult<Bound<'py
 
 /// An endpoint argument as Python, by its declared type: `format: date` strings become
 /// `datetime.date`, `date-time` → `datetime`, `time` → `time`, `number` → `float`.
-pub fn arg_to_py<'py>(py: Python<'py>, v: &Json, def: &TypeDef) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn arg_to_py<'py>(py: Python<'py>, v: &Json, def: &TypeDef) -> PyResult<Bound<'py, PyAny>> {
     match (def.ty, v) {
         (DataType::String, Json::String(s)) => {
             match def.format {
@@ -106,7 +106,7 @@ pub fn arg_to_py<'py>(py: Python<'py>, v: &Json, def: &TypeDef) -> PyResult<Boun
 
 /// A query value as the Python type its column has: DATE → `date`, TIMESTAMP → `datetime`,
 /// DECIMAL → `Decimal`, and so on inside lists and structs.
-pub fn sql_to_py<'py>(py: Python<'py>, v: &Json, ty: &SqlType) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn sql_to_py<'py>(py: Python<'py>, v: &Json, ty: &SqlType) -> PyResult<Bound<'py, PyAny>> {
     if v.is_null() {
         return Ok(py.None().into_bound(py));
     }
@@ -141,7 +141,7 @@ pub fn sql_to_py<'py>(py: Python<'py>, v: &Json, ty: &SqlType) -> PyResult<Bound
 
 /// A Python value as JSON. Dicts, lists, tuples, scalars, Decimal and date/time types are
 /// converted here; anything else (pandas, numpy, dataclasses...) through `mxcp._host.plain`.
-pub fn from_py(obj: &Bound<'_, PyAny>, plain: &Bound<'_, PyAny>, depth: usize) -> PyResult<Json> {
+pub(super) fn from_py(obj: &Bound<'_, PyAny>, plain: &Bound<'_, PyAny>, depth: usize) -> PyResult<Json> {
     if depth > 200 {
         return Err(pyo3::exceptions::PyValueError::new_err("result nested too deeply (a reference cycle?)"));
     }

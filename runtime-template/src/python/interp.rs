@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use pyo3::ffi;
 
 /// Where the interpreter's files are.
-pub struct Layout {
+pub(super) struct Layout {
     /// The extracted standard library (`<home>/lib/python3.11`).
     pub home: PathBuf,
     /// What `sys.executable` says: a `python3` link back to this executable.
@@ -47,6 +47,7 @@ fn check(status: ffi::PyStatus, what: &str) -> Result<(), String> {
 
 /// Fills the fields both modes share. SAFETY: `c` is an initialised PyConfig.
 unsafe fn common(c: *mut ffi::PyConfig, layout: &Layout) -> Result<(), String> {
+    // SAFETY: per this function's contract, `c` is an initialised PyConfig; the strings set are copied by CPython.
     unsafe {
         let exe = cstr(&layout.executable);
         check(ffi::PyConfig_SetBytesString(c, &mut (*c).executable, exe.as_ptr()), "executable")?;
@@ -77,6 +78,7 @@ fn wide(p: &Path) -> Vec<libc::wchar_t> {
 
 /// UTF-8 mode, whatever the machine's locale. SAFETY: before any other CPython call.
 unsafe fn preinit(isolated: bool) -> Result<(), String> {
+    // SAFETY: per this function's contract, nothing else has called into CPython yet.
     unsafe {
         let mut pre: ffi::PyPreConfig = std::mem::zeroed();
         if isolated {
@@ -91,13 +93,16 @@ unsafe fn preinit(isolated: bool) -> Result<(), String> {
 
 /// Starts the interpreter for mxcp's own use, then releases the GIL so any thread can attach.
 /// Must be called once; the calling thread becomes Python's main thread.
-pub fn start_embedded(layout: &Layout, argv0: &Path) -> Result<(), String> {
+pub(super) fn start_embedded(layout: &Layout, argv0: &Path) -> Result<(), String> {
     // Keep whatever SIGINT disposition the process has: importing `signal` (asyncio and
     // subprocess do) installs Python's handler over SIG_DFL, which would turn Ctrl-C into a
     // KeyboardInterrupt at a random point of some later call instead of stopping mxcp.
+    // SAFETY: all-zero bytes are a valid `sigaction` (integers, a null handler); it is only an out-parameter.
     let mut saved: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: querying the current action into a valid out-pointer
     unsafe { libc::sigaction(libc::SIGINT, std::ptr::null(), &mut saved) };
+    // SAFETY: the interpreter starts once per process (`interpreter()`'s OnceLock), before any
+    // other CPython call; the config is initialised by CPython before it is filled and read.
     unsafe {
         preinit(true)?;
         let mut cfg: ffi::PyConfig = std::mem::zeroed();
@@ -129,10 +134,11 @@ pub fn start_embedded(layout: &Layout, argv0: &Path) -> Result<(), String> {
 
 /// Python mode: this executable is `python3` (`-c`, `-m`, scripts, the REPL). Returns the exit
 /// status of `Py_RunMain`.
-pub fn run_main(layout: &Layout, args: &[OsString]) -> i32 {
+pub(super) fn run_main(layout: &Layout, args: &[OsString]) -> i32 {
+    // SAFETY: called once, before any other CPython call in this process (Python mode owns the process).
     unsafe {
         if let Err(e) = preinit(false) {
-            eprintln!("error: {e}");
+            tracing::error!("error: {e}");
             return 1;
         }
         let mut cfg: ffi::PyConfig = std::mem::zeroed();
@@ -162,7 +168,7 @@ pub fn run_main(layout: &Layout, args: &[OsString]) -> i32 {
         })();
         ffi::PyConfig_Clear(c);
         if let Err(e) = r {
-            eprintln!("error: {e}");
+            tracing::error!("error: {e}");
             return 1;
         }
         ffi::Py_RunMain()

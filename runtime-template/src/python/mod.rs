@@ -65,7 +65,7 @@ pub fn python_main(args: &[OsString], extra_paths: Vec<PathBuf>) -> i32 {
     match layout(extra_paths) {
         Ok(l) => interp::run_main(&l, args),
         Err(e) => {
-            eprintln!("error: {e}");
+            tracing::error!("error: {e}");
             1
         }
     }
@@ -188,6 +188,7 @@ fn interrupt(thread_id: std::os::raw::c_ulong) {
     let thread_id = thread_id as std::os::raw::c_long;
     // from a thread of its own: taking the GIL may wait for the running code's switch interval
     std::thread::spawn(move || {
+        // SAFETY: the GIL is held (inside `attach`); `thread_id` names a Python thread or none, in which case the call does nothing.
         Python::attach(|_| unsafe {
             pyo3::ffi::PyThreadState_SetAsyncExc(thread_id, pyo3::ffi::PyExc_TimeoutError);
         });
@@ -237,7 +238,7 @@ impl Engine {
     pub fn run_init_hooks(&self) {
         Python::attach(|py| {
             if let Err(e) = self.host.bind(py).call_method1("run_hooks", ("init",)) {
-                eprintln!("warning: init hooks: {}", error_text(py, &e));
+                tracing::warn!("warning: init hooks: {}", error_text(py, &e));
             }
         });
     }
@@ -246,7 +247,7 @@ impl Engine {
     pub fn shutdown(&self) {
         Python::attach(|py| {
             if let Err(e) = self.host.bind(py).call_method0("shutdown") {
-                eprintln!("warning: shutdown hooks: {}", error_text(py, &e));
+                tracing::warn!("warning: shutdown hooks: {}", error_text(py, &e));
             }
         });
     }

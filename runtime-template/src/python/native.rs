@@ -12,7 +12,7 @@ use super::ports::{CallEvents, Services};
 
 static SERVICES: RwLock<Option<Arc<dyn Services>>> = RwLock::new(None);
 
-pub fn set_services(s: Arc<dyn Services>) {
+pub(super) fn set_services(s: Arc<dyn Services>) {
     *SERVICES.write().expect("services lock") = Some(s);
 }
 
@@ -62,7 +62,7 @@ impl CallContext {
 }
 
 fn log_line(level: &str, message: &str) {
-    eprintln!("{level}: {message}");
+    tracing::info!("{level}: {message}");
 }
 
 #[pymodule]

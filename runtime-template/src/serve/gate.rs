@@ -25,13 +25,13 @@ const KNOWN_METHODS: &[&str] = &[
     "subscriptions/listen",
 ];
 
-pub fn error(id: Json, code: i64, message: String) -> Json {
+pub(super) fn error(id: Json, code: i64, message: String) -> Json {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
 /// `Ok(true)`: pass to rmcp; `Ok(false)`: ignore (blank line, malformed notification);
 /// `Err(reply)`: answer with this error.
-pub fn check(line: &str) -> Result<bool, Json> {
+pub(super) fn check(line: &str) -> Result<bool, Json> {
     if line.trim().is_empty() {
         return Ok(false);
     }

@@ -51,7 +51,7 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         let _ = tcp.set_nodelay(true);
     });
     if let Some(a) = local {
-        eprintln!("mxcp: serving MCP over streamable HTTP at http://{a}/mcp");
+        tracing::info!("mxcp: serving MCP over streamable HTTP at http://{a}/mcp");
     }
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

@@ -1,7 +1,7 @@
 //! The MCP server: the only module that talks to rmcp. Endpoint definitions are turned into
-//! MCP tools, resources, templates and prompts once at start ([`catalog`]); each call runs on
+//! MCP tools, resources, templates and prompts once at start (`catalog`); each call runs on
 //! a blocking thread so slow SQL never stalls the protocol, with a timeout and panic
-//! isolation. [`handler`] answers the MCP requests; [`stdio`] and [`http`] are the transports;
+//! isolation. `handler` answers the MCP requests; `stdio` and `http` are the transports;
 //! [`schema`] turns declared types into JSON Schema and results into MCP content.
 
 mod catalog;

@@ -191,7 +191,7 @@ pub fn resource_contents(items: Vec<Json>) -> Result<Vec<rmcp::model::ResourceCo
         .collect()
 }
 
-/// A tool result as MCP content (§11.3): the text items and the structured content.
+/// A tool result as MCP content: the text items and the structured content.
 pub fn tool_content(result: &Json, ret: Option<&TypeDef>) -> (Vec<String>, Option<Json>) {
     let text = |v: &Json| match v {
         Json::String(s) => s.clone(),

@@ -19,10 +19,10 @@ use super::catalog::State;
 use super::handler::Handler;
 
 /// Larger messages are refused (and skipped) rather than buffered without bound.
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+pub(super) const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The original stdout for the protocol; fd 1 now points at stderr.
-pub fn take_stdout() -> std::io::Result<std::fs::File> {
+pub(super) fn take_stdout() -> std::io::Result<std::fs::File> {
     // SAFETY: plain descriptor duplication on fds this process owns.
     unsafe {
         let proto = libc::dup(1);
@@ -37,7 +37,7 @@ pub fn take_stdout() -> std::io::Result<std::fs::File> {
 }
 
 /// Runs `serve` with gated stdin and the protected stdout until stdin closes.
-pub async fn run<F, Fut>(proto_out: std::fs::File, serve: F) -> std::io::Result<()>
+pub(super) async fn run<F, Fut>(proto_out: std::fs::File, serve: F) -> std::io::Result<()>
 where
     F: FnOnce(tokio::io::DuplexStream, tokio::io::DuplexStream) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -118,6 +118,7 @@ pub(super) type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
 pub(super) type Writer = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
 
 fn kind(fd: std::os::fd::RawFd) -> Option<libc::mode_t> {
+    // SAFETY: all-zero bytes are a valid `stat` (plain integers); it is only an out-parameter.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstat into a valid out-pointer
     (unsafe { libc::fstat(fd, &mut st) } == 0).then_some(st.st_mode & libc::S_IFMT)
@@ -221,6 +222,6 @@ pub(super) async fn session(state: Arc<State>, input: tokio::io::DuplexStream, o
         Ok(running) => {
             let _ = running.waiting().await;
         }
-        Err(e) => eprintln!("mxcp: the MCP session ended: {e}"),
+        Err(e) => tracing::error!("mxcp: the MCP session ended: {e}"),
     }
 }
