@@ -42,7 +42,10 @@ pub(super) fn builtin_sql_tools(project: &Project) -> Vec<Endpoint> {
     vec![
         tool(
             "execute_sql_query",
-            desc("execute_sql_query", "Execute a SQL query against the DuckDB database and return the results as a list of records"),
+            desc(
+                "execute_sql_query",
+                "Execute a SQL query against the DuckDB database and return the results as a list of records",
+            ),
             vec![string_param("sql", "The SQL query to execute")],
             "",
             annotations("SQL Query Executor", false),
