@@ -58,6 +58,20 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// An error about a file as a whole (it cannot be read, a check could not run on it).
+    pub fn whole_file_error(file: impl Into<PathBuf>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.into(),
+            line: 0,
+            column: 0,
+            yaml_path: String::new(),
+            message: message.into(),
+            help: None,
+            at_run_time: false,
+        }
+    }
 }
 
 /// A source file the findings point into; shared so every finding can show its line.

@@ -1,11 +1,10 @@
 //! Checking: what is wrong with a loaded project, reported as [`Findings`]. Loading reports
 //! only what decoding finds; everything else is found here.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::db::{Database, DbError};
-use crate::diagnostics::{Diagnostic, Findings, Severity};
+use crate::diagnostics::{Diagnostic, Findings};
 use crate::load::endpoint::Language;
 use crate::load::project::{Project, SITE_FILE};
 
@@ -23,16 +22,9 @@ pub fn check(project: &Project, db: impl FnOnce() -> Result<Arc<Database>, DbErr
     if has_sql {
         match db() {
             Ok(db) => sql::check_sql(project, &db, &mut findings),
-            Err(e) => findings.diagnostics.push(Diagnostic {
-                severity: Severity::Error,
-                file: PathBuf::from(SITE_FILE),
-                line: 0,
-                column: 0,
-                yaml_path: String::new(),
-                message: format!("SQL endpoints were not checked: {e}"),
-                help: None,
-                at_run_time: false,
-            }),
+            Err(e) => findings
+                .diagnostics
+                .push(Diagnostic::whole_file_error(SITE_FILE, format!("SQL endpoints were not checked: {e}"))),
         }
     }
     python::check_python(project, &mut findings);

@@ -114,16 +114,8 @@ pub fn decode(root: &Node, d: &mut Decoder, ctx: &FileContext) -> Decoded {
             Value::Int(1) => {}
             Value::Float(x) if *x == 1.0 => {}
             Value::Str(s) if s.trim().parse::<f64>() == Ok(1.0) => {}
-            Value::Int(_) | Value::Float(_) => d.warning(
-                n.pos,
-                "mxcp",
-                format!("unknown format version {}: read as version 1", crate::load::decode::describe(n)),
-            ),
-            Value::Str(s) if s.trim().parse::<f64>().is_ok() => d.warning(
-                n.pos,
-                "mxcp",
-                format!("unknown format version {}: read as version 1", crate::load::decode::describe(n)),
-            ),
+            Value::Int(_) | Value::Float(_) => d.warning(n.pos, "mxcp", unknown_version(n)),
+            Value::Str(s) if s.trim().parse::<f64>().is_ok() => d.warning(n.pos, "mxcp", unknown_version(n)),
             _ => d.error(
                 n.pos,
                 "mxcp",
@@ -568,4 +560,8 @@ fn decode_policies(node: &Node, path: &str, d: &mut Decoder) -> Policies {
     let input = rules("input");
     let output = rules("output");
     Policies { input, output }
+}
+
+fn unknown_version(n: &Node) -> String {
+    format!("unknown format version {}: read as version 1", crate::load::decode::describe(n))
 }

@@ -83,7 +83,9 @@ impl Project {
         let text: Arc<str> = match std::fs::read_to_string(&site_path) {
             Ok(t) => t.into(),
             Err(e) => {
-                findings.diagnostics.push(whole_file_error(&rel_site, format!("cannot read {SITE_FILE}: {e}")));
+                findings
+                    .diagnostics
+                    .push(Diagnostic::whole_file_error(&rel_site, format!("cannot read {SITE_FILE}: {e}")));
                 return Err(ProjectError::Invalid(findings));
             }
         };
@@ -99,7 +101,7 @@ impl Project {
             Some(s) if findings.errors() == 0 => s,
             _ => {
                 if findings.errors() == 0 {
-                    findings.diagnostics.push(whole_file_error(&rel_site, format!("{SITE_FILE} is empty")));
+                    findings.diagnostics.push(Diagnostic::whole_file_error(&rel_site, format!("{SITE_FILE} is empty")));
                 }
                 return Err(ProjectError::Invalid(findings));
             }
@@ -186,12 +188,14 @@ impl Project {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t.into(),
                 Err(e) => {
-                    self.findings.diagnostics.push(whole_file_error(&rel, format!("file is not valid UTF-8: {e}")));
+                    self.findings
+                        .diagnostics
+                        .push(Diagnostic::whole_file_error(&rel, format!("file is not valid UTF-8: {e}")));
                     return file;
                 }
             },
             Err(e) => {
-                self.findings.diagnostics.push(whole_file_error(&rel, format!("cannot read file: {e}")));
+                self.findings.diagnostics.push(Diagnostic::whole_file_error(&rel, format!("cannot read file: {e}")));
                 return file;
             }
         };
@@ -250,19 +254,6 @@ pub fn duckdb_path_from_env() -> Option<PathBuf> {
 
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-}
-
-fn whole_file_error(file: &Path, message: String) -> Diagnostic {
-    Diagnostic {
-        severity: Severity::Error,
-        file: file.to_path_buf(),
-        line: 0,
-        column: 0,
-        yaml_path: String::new(),
-        message,
-        help: None,
-        at_run_time: false,
-    }
 }
 
 /// Parses YAML, reporting syntax errors and duplicate keys. `None` for an empty or broken file.

@@ -105,10 +105,8 @@ fn python_repr(v: &Value) -> String {
         ValueKind::Undefined => String::new(),
         ValueKind::None => "None".into(),
         ValueKind::Bool => if v.is_true() { "True" } else { "False" }.into(),
-        ValueKind::Number => match f64::try_from(v.clone()) {
-            Ok(f) if v.as_i64().is_none() && !is_integer_value(v) => python_float(f),
-            _ => v.to_string(),
-        },
+        ValueKind::Number if v.is_integer() => v.to_string(),
+        ValueKind::Number => f64::try_from(v.clone()).map(python_float).unwrap_or_else(|_| v.to_string()),
         ValueKind::String => string_repr(v.as_str().unwrap_or_default()),
         ValueKind::Seq | ValueKind::Iterable => match v.try_iter() {
             Ok(items) => format!("[{}]", items.map(|x| python_repr(&x)).collect::<Vec<_>>().join(", ")),
@@ -128,11 +126,6 @@ fn python_repr(v: &Value) -> String {
         },
         _ => v.to_string(),
     }
-}
-
-/// Integers too large for i64 (u64, i128) print as integers.
-fn is_integer_value(v: &Value) -> bool {
-    i128::try_from(v.clone()).is_ok() && !v.to_string().contains(['.', 'e', 'E', 'n', 'N'])
 }
 
 /// Python's `repr` of a str: single quotes unless the text has a single quote and no double.

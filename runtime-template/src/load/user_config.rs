@@ -57,7 +57,7 @@ impl UserConfig {
             return Ok(Self::synthesized(project, profile));
         };
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| vec![file_error(&path, format!("cannot read user config: {e}"))])?;
+            .map_err(|e| vec![Diagnostic::whole_file_error(&path, format!("cannot read user config: {e}"))])?;
         Self::parse(&text, &path, project, profile)
     }
 
@@ -150,19 +150,6 @@ fn obj_entry<'a>(v: &'a mut Json, key: &str) -> &'a mut Json {
 
 fn home_config() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".mxcp").join("config.yml"))
-}
-
-fn file_error(path: &Path, message: String) -> Diagnostic {
-    Diagnostic {
-        severity: Severity::Error,
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        yaml_path: String::new(),
-        message,
-        help: None,
-        at_run_time: false,
-    }
 }
 
 /// Projects other than the active one (and its inactive profiles) are kept verbatim.
