@@ -19,6 +19,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let transport_cfg = project.user_config.transport().clone();
+    let transport = match args.transport.as_deref().or(transport_cfg["provider"].as_str()) {
+        None | Some("stdio") => Transport::Stdio,
+        Some("streamable-http") => Transport::StreamableHttp,
+        Some(other) => bail!("transport '{other}' is not supported (use stdio or streamable-http)"),
+    };
+    if let Some(refusal) = unenforced_configuration(&project, transport) {
+        crate::commands::report_error(args.json_output, &refusal, None);
+        return Ok(ExitCode::FAILURE);
+    }
     let pool_size = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4);
     let mut runtime = Runtime::new(project, pool_size);
     if let Some(enabled) = args.sql_tools {
@@ -67,11 +76,6 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         runtime.exclude_files(failed);
     }
 
-    let transport = match args.transport.as_deref().or(transport_cfg["provider"].as_str()) {
-        None | Some("stdio") => Transport::Stdio,
-        Some("streamable-http") => Transport::StreamableHttp,
-        Some(other) => bail!("transport '{other}' is not supported (use stdio or streamable-http)"),
-    };
     let http = &transport_cfg["http"];
     let opts = ServeOptions {
         transport,
@@ -85,4 +89,28 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     };
     serve::serve(Arc::new(runtime), opts)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Configuration this build accepts but cannot enforce yet: serving anyway would leave open a
+/// server the user asked to protect, or lose the audit records they asked for.
+fn unenforced_configuration(project: &mxcp_runtime::load::project::Project, transport: Transport) -> Option<String> {
+    let provider = project.user_config.active_profile()["auth"]["provider"].as_str().unwrap_or("none");
+    if transport == Transport::StreamableHttp && provider != "none" {
+        return Some(format!(
+            "the user configuration asks for authorization (auth.provider: {provider}), which this build does not \
+             enforce yet: refusing to serve HTTP unprotected (serve over stdio, or remove the auth block)"
+        ));
+    }
+    let audit = match std::env::var("MXCP_AUDIT_ENABLED").ok().map(|v| v.to_ascii_lowercase()) {
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes") => true,
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no") => false,
+        _ => project.site.profiles.get(&project.profile).is_some_and(|p| p.audit_enabled),
+    };
+    audit.then(|| {
+        format!(
+            "profile '{}' enables the audit log, which this build does not write yet: refusing to serve \
+             unaudited calls (set audit.enabled: false, or MXCP_AUDIT_ENABLED=false)",
+            project.profile
+        )
+    })
 }
