@@ -258,6 +258,10 @@ pub struct ServeArgs {
     /// Report start-up errors as JSON on stdout (before any protocol traffic)
     #[arg(long)]
     pub json_output: bool,
+    /// The caller of every call that carries no verified token (stdio), as JSON or @file.json;
+    /// policies, SQL's get_username() and Python see it
+    #[arg(long)]
+    pub user_context: Option<String>,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

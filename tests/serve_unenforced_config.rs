@@ -1,5 +1,5 @@
-//! Configuration this build accepts but does not enforce yet (authorization, the audit log)
-//! makes `serve` refuse to start with a clear message, never serve unprotected or unaudited.
+//! Configuration this build accepts but does not enforce yet (the audit log) makes `serve`
+//! refuse to start with a clear message, never serve unaudited. (Authorization: auth_config.rs.)
 
 mod common;
 
@@ -7,27 +7,6 @@ use common::{mxcp, run};
 use std::process::Stdio;
 
 const TOOL: &str = "mxcp: 1\ntool:\n  name: t\n  return: {type: integer}\n  source: {code: \"SELECT 1 AS x\"}\n";
-
-#[test]
-fn an_auth_block_refuses_http_but_not_stdio() {
-    let dir = common::project(&[("tools/t.yml", TOOL)]);
-    common::write(
-        dir.path(),
-        "config.yml",
-        "mxcp: 1\nprojects:\n  test:\n    profiles:\n      default:\n        auth:\n          provider: github\n",
-    );
-    let config = dir.path().join("config.yml");
-    let (code, _, stderr) = run(mxcp(dir.path())
-        .env("MXCP_CONFIG", &config)
-        .args(["serve", "--transport", "streamable-http", "--port", "0"])
-        .stdin(Stdio::null()));
-    assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("auth.provider: github") && stderr.contains("refusing to serve HTTP"), "{stderr}");
-    // stdio has no bearer tokens to check: it serves (and ends when stdin closes)
-    let (code, _, stderr) =
-        run(mxcp(dir.path()).env("MXCP_CONFIG", &config).args(["serve", "--transport", "stdio"]).stdin(Stdio::null()));
-    assert_eq!(code, 0, "{stderr}");
-}
 
 #[test]
 fn an_enabled_audit_log_refuses_to_serve() {

@@ -11,9 +11,12 @@
 //! nothing of the endpoint model; `python` reads the loaded model's parameter types, and
 //! calls back into the executor and the server through its ports (`python::Services`,
 //! `python::CallEvents`). [`iso8601`] is a leaf both the model and `db` use.
+//! Concerns beside the flow, each behind a small interface the server calls: [`auth`]
+//! (who is calling over HTTP: access tokens checked as an OAuth resource server).
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 
+pub mod auth;
 pub mod bundle;
 pub mod check;
 pub mod db;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use mxcp_runtime::diagnostics;
 use mxcp_runtime::exec::executor::Runtime;
+use mxcp_runtime::exec::identity::Identity;
 use mxcp_runtime::serve::{self, ServeOptions, Transport};
 
 use crate::cli::ServeArgs;
@@ -18,16 +19,19 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let transport_cfg = project.user_config.transport().clone();
-    let transport = match args.transport.as_deref().or(transport_cfg["provider"].as_str()) {
+    let transport_cfg = project.user_config.transport.clone();
+    let transport = match args.transport.as_deref().or(transport_cfg.provider.as_deref()) {
         None | Some("stdio") => Transport::Stdio,
         Some("streamable-http") => Transport::StreamableHttp,
         Some(other) => bail!("transport '{other}' is not supported (use stdio or streamable-http)"),
     };
-    if let Some(refusal) = unenforced_configuration(&project, transport) {
+    if let Some(refusal) = unenforced_configuration(&project) {
         crate::commands::report_error(args.json_output, &refusal, None);
         return Ok(ExitCode::FAILURE);
     }
+    // over stdio nobody authenticates: the caller is whoever started the server
+    let user = crate::commands::parse_user_context(args.user_context.as_deref())?
+        .and_then(|u| u.as_object().map(|u| Identity::from_user_context(u, "cli")));
     let pool_size = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4);
     let mut runtime = Runtime::new(project, pool_size);
     if let Some(enabled) = args.sql_tools {
@@ -76,31 +80,27 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         runtime.exclude_files(failed);
     }
 
-    let http = &transport_cfg["http"];
+    let http = transport_cfg.http;
     let opts = ServeOptions {
         transport,
-        host: args.host.or_else(|| http["host"].as_str().map(str::to_string)).unwrap_or_else(|| "127.0.0.1".into()),
-        port: args.port.or_else(|| http["port"].as_u64().and_then(|p| u16::try_from(p).ok())).unwrap_or(8000),
-        stateless: args.stateless || http["stateless"].as_bool().unwrap_or(false),
+        host: args.host.or_else(|| http.host.clone()).unwrap_or_else(|| "127.0.0.1".into()),
+        port: args.port.or(http.port).unwrap_or(8000),
+        stateless: args.stateless || http.stateless,
         allowed_hosts: args.allowed_hosts,
         allowed_origins: args.allowed_origins,
         call_timeout: Duration::from_secs(args.call_timeout.max(1)),
+        auth: runtime.project.user_config.auth.clone(),
+        http,
+        user,
         ..ServeOptions::default()
     };
     serve::serve(Arc::new(runtime), opts)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Configuration this build accepts but cannot enforce yet: serving anyway would leave open a
-/// server the user asked to protect, or lose the audit records they asked for.
-fn unenforced_configuration(project: &mxcp_runtime::load::project::Project, transport: Transport) -> Option<String> {
-    let provider = project.user_config.active_profile()["auth"]["provider"].as_str().unwrap_or("none");
-    if transport == Transport::StreamableHttp && provider != "none" {
-        return Some(format!(
-            "the user configuration asks for authorization (auth.provider: {provider}), which this build does not \
-             enforce yet: refusing to serve HTTP unprotected (serve over stdio, or remove the auth block)"
-        ));
-    }
+/// Configuration this build accepts but cannot enforce yet: serving anyway would lose the
+/// audit records the user asked for.
+fn unenforced_configuration(project: &mxcp_runtime::load::project::Project) -> Option<String> {
     let audit = match std::env::var("MXCP_AUDIT_ENABLED").ok().map(|v| v.to_ascii_lowercase()) {
         Some(v) if matches!(v.as_str(), "1" | "true" | "yes") => true,
         Some(v) if matches!(v.as_str(), "0" | "false" | "no") => false,

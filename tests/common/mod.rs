@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+pub mod oidc;
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -33,10 +35,7 @@ pub fn shared_cache() -> PathBuf {
 /// must be skipped: it is, with a message, when that set-up is missing, so a plain
 /// `cargo test` runs everything else instead of panicking.
 pub fn skip_without_dev_setup() -> bool {
-    let missing: Vec<&str> = ["MXCP_TEST_PYTHON", "MXCP_TEST_WHEELS"]
-        .into_iter()
-        .filter(|v| std::env::var_os(v).is_none_or(|s| s.is_empty()))
-        .collect();
+    let missing = unset(&["MXCP_TEST_PYTHON", "MXCP_TEST_WHEELS"]);
     if missing.is_empty() {
         return false;
     }
@@ -45,6 +44,11 @@ pub fn skip_without_dev_setup() -> bool {
         missing.join(" and ")
     );
     true
+}
+
+/// Which of `vars` are unset or empty.
+pub fn unset<'a>(vars: &[&'a str]) -> Vec<&'a str> {
+    vars.iter().copied().filter(|v| std::env::var_os(v).is_none_or(|s| s.is_empty())).collect()
 }
 
 /// The Python with the official MCP SDK that `./dev test` installs.
@@ -181,16 +185,28 @@ impl Drop for HttpServer {
     }
 }
 
-/// A minimal HTTP/1.1 POST (one request per connection): status, headers, body.
+/// A minimal HTTP/1.1 POST of JSON (one request per connection): status, headers, body.
 pub fn http_post(url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    http_request("POST", url, body, headers)
+}
+
+pub fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    http_request("GET", url, "", headers)
+}
+
+/// One HTTP/1.1 request; `Content-Type` is JSON unless `headers` names another.
+pub fn http_request(method: &str, url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut stream = std::net::TcpStream::connect(host).expect("connect");
     let host_header = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("host")).map_or(host, |(_, v)| v);
     let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        req.push_str("Content-Type: application/json\r\n");
+    }
     for (k, v) in headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("host")) {
         req.push_str(&format!("{k}: {v}\r\n"));
     }

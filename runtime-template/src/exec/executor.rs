@@ -228,7 +228,8 @@ impl Runtime {
         let shown = resolved.strip_prefix(&self.project.root).unwrap_or(resolved).to_string_lossy().into_owned();
         let ctx = crate::python::CallContext {
             events: opts.events.clone(),
-            user: opts.identity.as_ref().map(|i| i.policy_user()),
+            user: opts.identity.as_ref().map(|i| i.python_user()),
+            session: Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref()),
             cancel: opts.cancel.clone(),
         };
         self.python()?

@@ -1,7 +1,6 @@
 //! Who is calling: one value for every call, whatever the transport, read by policies (the
 //! `user` object), SQL (`get_username()` and friends) and Python (`mxcp.sdk.auth`).
-//! Today it comes from `--user-context` and tests' `user_context`; verified tokens will
-//! produce the same type.
+//! It comes from `--user-context`, tests' `user_context`, or a verified access token.
 
 use std::sync::Arc;
 
@@ -17,8 +16,14 @@ pub struct Identity {
     pub name: Option<String>,
     /// "cli", "test", or the authorization provider.
     pub provider: Option<String>,
-    /// The profile or claims as given; policies see every key of it.
+    /// A user context as given (`--user-context`, tests); policies see every key of it.
     pub raw: Map<String, Json>,
+    /// The verified access token's claims (policies see the mapped fields, not these).
+    pub claims: Map<String, Json>,
+    /// The token's scopes.
+    pub scopes: Vec<String>,
+    /// What `claim_mappings` derived from the claims.
+    pub capabilities: Vec<String>,
     /// The upstream provider's token, when one was issued (never logged).
     pub external_token: Option<String>,
 }
@@ -63,15 +68,19 @@ impl Identity {
             provider: text("provider").or_else(|| Some(provider.to_string())),
             raw: given.clone(),
             external_token: text("external_token"),
+            ..Identity::default()
         }
     }
 
     /// The `user` object CEL policies see: the reference's defaults under the given keys.
     pub fn policy_user(&self) -> Json {
+        let claim = |k: &str| self.claims.get(k).cloned();
         let mut user = json!({
             "user_id": self.user_id, "username": self.username, "email": self.email,
-            "provider": self.provider, "name": self.name, "role": "user",
-            "permissions": [], "capabilities": [],
+            "provider": self.provider, "name": self.name,
+            "role": claim("role").unwrap_or_else(|| json!("user")),
+            "permissions": claim("permissions").unwrap_or_else(|| json!([])),
+            "capabilities": self.capabilities, "scopes": self.scopes,
         });
         if let Some(u) = user.as_object_mut() {
             for (k, v) in &self.raw {
@@ -80,6 +89,16 @@ impl Identity {
                 }
             }
         }
+        user
+    }
+
+    /// What Python's `get_user_context()` sees: the policy fields, the profile or claims as
+    /// `raw_profile`, and the upstream token (set only when a provider issued one).
+    pub fn python_user(&self) -> Json {
+        let mut user = self.policy_user();
+        let profile = if self.claims.is_empty() { &self.raw } else { &self.claims };
+        user["raw_profile"] = Json::Object(profile.clone());
+        user["external_token"] = json!(self.external_token);
         user
     }
 

@@ -18,9 +18,16 @@ struct PyServices {
 }
 
 impl crate::python::Services for PyServices {
-    fn execute(&self, sql: &str, params: &Map<String, Json>) -> Result<QueryResult, String> {
+    fn execute(
+        &self,
+        sql: &str,
+        params: &Map<String, Json>,
+        session: Option<&std::sync::Arc<crate::db::SqlSession>>,
+    ) -> Result<QueryResult, String> {
         let db = self.db.get().map_err(|e| e.to_string())?;
-        db.query(sql, params, &|_| None).map_err(|e| e.to_string())
+        db.query_json_cancellable(sql, params, &|_| None, None, session)
+            .and_then(crate::db::JsonRows::into_result)
+            .map_err(|e| e.to_string())
     }
     fn secret(&self, name: &str) -> Option<Json> {
         self.project.user_config.secrets().into_iter().find(|s| s.name == name).map(|s| Json::Object(s.parameters))

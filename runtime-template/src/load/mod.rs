@@ -3,6 +3,7 @@
 //! endpoints declare that both the checks and the executor need: the declared types' values
 //! ([`types`]) and the prompt template dialect ([`template`]).
 
+pub mod auth_config;
 pub mod decode;
 pub mod endpoint;
 pub mod endpoint_decode;

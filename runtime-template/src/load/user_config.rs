@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json, json};
 
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
+use crate::load::auth_config::{self, AuthConfig, TransportConfig};
 use crate::load::decode::{Decoder, child, index};
 use crate::load::yaml::{Node, Value};
 
@@ -24,6 +25,9 @@ pub struct UserConfig {
     pub path: Option<PathBuf>,
     /// The whole configuration, references resolved where they are active.
     pub raw: Json,
+    /// The active profile's `auth` block.
+    pub auth: AuthConfig,
+    pub transport: TransportConfig,
     project: String,
     profile: String,
 }
@@ -37,6 +41,8 @@ impl UserConfig {
         let mut cfg = UserConfig {
             path: None,
             raw: json!({"mxcp": 1, "projects": {}}),
+            auth: AuthConfig::default(),
+            transport: TransportConfig::default(),
             project: project.into(),
             profile: profile.into(),
         };
@@ -85,10 +91,26 @@ impl UserConfig {
             }
         }
         let raw = Json::Object(raw);
+        let transport = match root.get("transport") {
+            Some(t) => auth_config::decode_transport(t, "transport", &mut d),
+            None => TransportConfig::default(),
+        };
+        let auth_node = ["projects", project, "profiles", profile, "auth"].iter().try_fold(&root, |n, k| n.get(k));
+        let auth = match auth_node {
+            Some(a) => auth_config::decode_auth(a, &format!("projects.{project}.profiles.{profile}.auth"), &mut d),
+            None => AuthConfig::default(),
+        };
         if diags.iter().any(|x| x.severity == Severity::Error) {
             return Err(diags);
         }
-        let mut cfg = UserConfig { path: Some(path.into()), raw, project: project.into(), profile: profile.into() };
+        let mut cfg = UserConfig {
+            path: Some(path.into()),
+            raw,
+            auth,
+            transport,
+            project: project.into(),
+            profile: profile.into(),
+        };
         cfg.ensure_active();
         Ok(cfg)
     }

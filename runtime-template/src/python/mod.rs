@@ -143,6 +143,8 @@ pub struct ProjectPython {
 pub struct CallContext {
     pub events: Option<Arc<dyn CallEvents>>,
     pub user: Option<Json>,
+    /// What `get_username()` and friends return in this call's `db.execute`.
+    pub session: Option<Arc<crate::db::SqlSession>>,
     /// A timeout: the function is interrupted (a `TimeoutError` raised in it).
     pub cancel: Option<crate::db::Cancel>,
 }
@@ -278,7 +280,10 @@ impl Engine {
                     Some(u) => convert::to_py(py, u)?.unbind(),
                     None => py.None(),
                 };
-                let native_ctx = Py::new(py, native::CallContext { events: ctx.events.clone(), user })?;
+                let native_ctx = Py::new(
+                    py,
+                    native::CallContext { events: ctx.events.clone(), user, session: ctx.session.clone() },
+                )?;
                 if let Some(c) = &ctx.cancel {
                     // SAFETY: the current thread's id, with the GIL held
                     let tid = unsafe { pyo3::ffi::PyThread_get_thread_ident() };

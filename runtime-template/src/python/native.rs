@@ -30,6 +30,16 @@ pub struct CallContext {
     pub events: Option<Arc<dyn CallEvents>>,
     #[pyo3(get)]
     pub user: Py<PyAny>,
+    /// What the SQL caller functions return for this call's `db.execute`.
+    pub session: Option<Arc<crate::db::SqlSession>>,
+}
+
+/// The SQL session of the call the current Python code runs for (its `_call` context).
+fn current_session(py: Python<'_>) -> PyResult<Option<Arc<crate::db::SqlSession>>> {
+    static CALL: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+    let var = CALL.get_or_try_init(py, || py.import("mxcp._host")?.getattr("_call").map(Bound::unbind))?.bind(py);
+    let ctx = var.call_method0("get")?;
+    Ok(ctx.cast::<CallContext>().ok().and_then(|c| c.get().session.clone()))
 }
 
 #[pymethods]
@@ -82,8 +92,9 @@ pub mod _mxcp_native {
         };
         let svc = services()?;
         let sql = sql.to_string();
+        let session = current_session(py)?;
         // other Python threads run while DuckDB works
-        let result = py.detach(move || svc.execute(&sql, &args)).map_err(PyRuntimeError::new_err)?;
+        let result = py.detach(move || svc.execute(&sql, &args, session.as_ref())).map_err(PyRuntimeError::new_err)?;
         let rows = PyList::empty(py);
         for row in &result.rows {
             let d = PyDict::new(py);

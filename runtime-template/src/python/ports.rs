@@ -7,7 +7,13 @@ use serde_json::{Map, Value as Json};
 
 /// What project Python can reach in the running mxcp.
 pub trait Services: Send + Sync {
-    fn execute(&self, sql: &str, params: &Map<String, Json>) -> Result<crate::db::QueryResult, String>;
+    /// Runs SQL for the call whose caller `session` describes (what `get_username()` returns).
+    fn execute(
+        &self,
+        sql: &str,
+        params: &Map<String, Json>,
+        session: Option<&std::sync::Arc<crate::db::SqlSession>>,
+    ) -> Result<crate::db::QueryResult, String>;
     fn secret(&self, name: &str) -> Option<Json>;
     fn user_config(&self) -> Json;
     fn site_config(&self) -> Json;

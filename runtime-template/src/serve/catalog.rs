@@ -10,6 +10,7 @@ use rmcp::model::{Prompt, PromptArgument, Resource, ResourceTemplate, Tool, Tool
 use serde_json::{Map, Value as Json};
 
 use crate::exec::executor::{CallOptions, ExecError, Runtime};
+use crate::exec::identity::{Identity, Request};
 use crate::load::endpoint::{Endpoint, EndpointKind};
 use crate::python::CallEvents;
 
@@ -25,9 +26,19 @@ pub(super) struct State {
     pub(super) matchers: Vec<(Regex, Vec<String>, String)>,
     pub(super) prompts: Vec<Prompt>,
     pub(super) call_timeout: Duration,
+    /// Who calls when the transport names nobody (stdio: `serve --user-context`, else anonymous).
+    pub(super) default_caller: Caller,
     /// Calls running now, so a shutdown can wait for them.
     pub(super) in_flight: std::sync::atomic::AtomicUsize,
     pub(super) idle: tokio::sync::Notify,
+}
+
+/// Who a call is made by, and the HTTP request it came with (set only for a verified caller:
+/// the SQL functions that read headers return NULL for anonymous calls).
+#[derive(Clone, Default)]
+pub(crate) struct Caller {
+    pub(crate) identity: Option<Arc<Identity>>,
+    pub(crate) request: Option<Arc<Request>>,
 }
 
 /// Counts a call as in flight while alive.
@@ -72,6 +83,7 @@ impl State {
             matchers: Vec::new(),
             prompts: Vec::new(),
             call_timeout,
+            default_caller: Caller::default(),
             in_flight: Default::default(),
             idle: tokio::sync::Notify::new(),
         };
@@ -132,13 +144,21 @@ impl State {
         kind: EndpointKind,
         name: &str,
         args: Map<String, Json>,
+        caller: Option<&Caller>,
         events: Option<Arc<dyn CallEvents>>,
     ) -> Result<Json, ExecError> {
+        let caller = caller.unwrap_or(&self.default_caller);
         let rt = self.runtime.clone();
         let name_owned = name.to_string();
         let _in_flight = InFlight::new(self);
         let cancel = crate::db::Cancel::default();
-        let opts = CallOptions { cancel: Some(cancel.clone()), events, ..CallOptions::default() };
+        let opts = CallOptions {
+            identity: caller.identity.clone(),
+            request: caller.request.clone(),
+            cancel: Some(cancel.clone()),
+            events,
+            ..CallOptions::default()
+        };
         let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &opts));
         match tokio::time::timeout(self.call_timeout, task).await {
             Ok(Ok(result)) => result,

@@ -1,5 +1,6 @@
-//! The streamable HTTP transport: rmcp's service behind axum, with the JSON-RPC gate in front
-//! and a graceful shutdown that drains calls in flight.
+//! The streamable HTTP transport: rmcp's service behind axum, with the token check and the
+//! JSON-RPC gate in front, the Protected Resource Metadata beside it, and a graceful
+//! shutdown that drains calls in flight.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,7 +8,10 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use super::catalog::State;
+use crate::auth::{Authenticator, Listen, Rejection};
+use crate::exec::identity::Request;
+
+use super::catalog::{Caller, State};
 use super::handler::Handler;
 use super::{ServeOptions, ServerError, gate};
 
@@ -25,6 +29,12 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
     }
     let mut origins = vec!["http://localhost:*".to_string(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()];
     origins.extend(opts.allowed_origins.iter().cloned());
+    // the public address clients use (behind a proxy) is an accepted Host
+    if let Some(base) = &opts.http.base_url {
+        let authority = base.split("://").nth(1).unwrap_or(base).split('/').next().unwrap_or_default();
+        hosts.push(authority.to_string());
+        hosts.push(authority.split(':').next().unwrap_or_default().to_string());
+    }
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(cancel.child_token())
         .with_legacy_session_mode(!opts.stateless)
@@ -37,15 +47,29 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         LocalSessionManager::default().into(),
         config,
     );
-    let limit = opts.max_request_bytes;
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn(move |req, next| gate_http(req, next, limit)));
     let addr = format!("{}:{}", opts.host, opts.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| ServerError::Bind { addr: addr.clone(), message: e.to_string() })?;
     let local: Option<SocketAddr> = listener.local_addr().ok();
+    let port = local.map(|a| a.port()).unwrap_or(opts.port);
+    let auth = Authenticator::start(&opts.auth, &opts.http, Listen { host: &opts.host, port }).await?.map(Arc::new);
+    let limit = opts.max_request_bytes;
+    let mut mcp = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(move |req, next| gate_http(req, next, limit)));
+    let mut app = axum::Router::new();
+    if let Some(auth) = &auth {
+        tracing::info!("mxcp: HTTP requests need an access token: {}", auth.describe());
+        let a = auth.clone();
+        mcp = mcp.layer(axum::middleware::from_fn(move |req, next| require_token(a.clone(), req, next)));
+        let doc = auth.resource_metadata().to_string();
+        for path in auth.metadata_paths() {
+            let doc = doc.clone();
+            app = app.route(path, axum::routing::get(move || metadata(doc.clone())));
+        }
+    }
+    let app = app.merge(mcp);
     // without TCP_NODELAY every streamed reply waits ~40 ms for Nagle and delayed ACKs
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -65,6 +89,69 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         })
         .await
         .map_err(|e| ServerError::Start(e.to_string()))
+}
+
+/// The Protected Resource Metadata document (public, so browser clients may read it too).
+async fn metadata(doc: String) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    ([(header::CONTENT_TYPE, "application/json"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], doc).into_response()
+}
+
+/// Every request to `/mcp` needs a valid token; the verified caller rides along in the
+/// request's extensions to the handler. A session belongs to the caller who opened it.
+async fn require_token(
+    auth: Arc<Authenticator>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (mut parts, body) = req.into_parts();
+    let identity = match auth.authenticate(&parts.headers, parts.uri.query()).await {
+        Ok(identity) => identity,
+        Err(rejection) => return rejected(rejection),
+    };
+    let session = parts.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(s) = &session {
+        if !auth.session_allowed(s, &identity) {
+            // as for a session that does not exist: its id tells the caller nothing
+            let reply = gate::error(Json::Null, -32600, "Session not found".into());
+            return json_response(axum::http::StatusCode::NOT_FOUND, reply.to_string());
+        }
+    }
+    // what SQL's get_request_header() sees: never the credentials
+    let headers = parts
+        .headers
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "authorization" | "cookie" | "proxy-authorization"))
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    parts.extensions.insert(Caller { identity: Some(identity.clone()), request: Some(Arc::new(Request { headers })) });
+    let response = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    if session.is_none() {
+        if let Some(opened) = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+            auth.session_opened(opened, &identity);
+        }
+    }
+    response
+}
+
+fn rejected(r: Rejection) -> axum::response::Response {
+    use axum::http::header;
+    let status = axum::http::StatusCode::from_u16(r.status).unwrap_or(axum::http::StatusCode::UNAUTHORIZED);
+    let mut response = json_response(status, r.body.to_string());
+    let headers = response.headers_mut();
+    if let Some(challenge) = r.www_authenticate.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+        headers.insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    if let Some(secs) = r.retry_after {
+        headers.insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    response
+}
+
+fn json_response(status: axum::http::StatusCode, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Malformed JSON-RPC posted over HTTP is answered with a JSON-RPC error (400), like on stdio,

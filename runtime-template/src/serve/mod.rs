@@ -24,6 +24,8 @@ pub enum ServerError {
     Start(String),
     #[error("cannot listen on {addr}: {message}")]
     Bind { addr: String, message: String },
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,12 @@ pub struct ServeOptions {
     pub allowed_origins: Vec<String>,
     pub max_request_bytes: usize,
     pub call_timeout: Duration,
+    /// The `auth` block: HTTP requests need a token it accepts (stdio is not affected).
+    pub auth: crate::load::auth_config::AuthConfig,
+    /// `transport.http`: the public URL, for the audience and the metadata.
+    pub http: crate::load::auth_config::HttpTransport,
+    /// Who calls when the transport names nobody (`serve --user-context`).
+    pub user: Option<crate::exec::identity::Identity>,
 }
 
 impl Default for ServeOptions {
@@ -58,6 +66,9 @@ impl Default for ServeOptions {
             allowed_origins: Vec::new(),
             max_request_bytes: 4 * 1024 * 1024,
             call_timeout: Duration::from_secs(300),
+            auth: Default::default(),
+            http: Default::default(),
+            user: None,
         }
     }
 }
@@ -92,7 +103,9 @@ pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerErro
 }
 
 fn serve_with(runtime: Arc<Runtime>, opts: ServeOptions, proto_out: Option<std::fs::File>) -> Result<(), ServerError> {
-    let state = Arc::new(State::new(runtime, opts.call_timeout));
+    let mut state = State::new(runtime, opts.call_timeout);
+    state.default_caller.identity = opts.user.clone().map(Arc::new);
+    let state = Arc::new(state);
     // stdio is one client taking turns: a single-threaded runtime saves a cross-thread wake-up
     // at each hop of every message (measured: ~0.5 -> ~0.43 ms per call); HTTP serves many
     let rt = match opts.transport {
