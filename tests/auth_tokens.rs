@@ -68,15 +68,15 @@ fn bad_token_corpus() {
         }
         c
     };
-    let bare = format!(r#"Bearer resource_metadata="{metadata}", scope="mcp:tools""#);
+    let bare = format!(r#"Bearer resource_metadata="{metadata}", scope="openid mcp:tools""#);
     let invalid = |why: &str| {
         format!(
-            r#"Bearer error="invalid_token", error_description="{why}", resource_metadata="{metadata}", scope="mcp:tools""#
+            r#"Bearer error="invalid_token", error_description="{why}", resource_metadata="{metadata}", scope="openid mcp:tools""#
         )
     };
     let bad_request = |why: &str| {
         format!(
-            r#"Bearer error="invalid_request", error_description="{why}", resource_metadata="{metadata}", scope="mcp:tools""#
+            r#"Bearer error="invalid_request", error_description="{why}", resource_metadata="{metadata}", scope="openid mcp:tools""#
         )
     };
     let op = &s.op;
@@ -314,7 +314,7 @@ fn metadata_names_the_mcp_endpoint_and_the_real_authorization_server() {
         let doc: Json = serde_json::from_str(&body).unwrap();
         assert_eq!(doc["resource"], s.server.url, "{path}");
         assert_eq!(doc["authorization_servers"], json!([s.op.issuer]));
-        assert_eq!(doc["scopes_supported"], json!(["mcp:tools"]));
+        assert_eq!(doc["scopes_supported"], json!(["openid", "mcp:tools"]));
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
     }
     // the stream and session ends need a token too

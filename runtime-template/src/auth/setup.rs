@@ -113,10 +113,14 @@ impl Authenticator {
             Provider::Atlassian => return Err(AuthError::AtlassianVerifier),
             Provider::None => unreachable!("handled above"),
         };
-        // the scopes clients should ask for: the required ones, else the provider block's
-        let mut scope: Vec<String> = auth.required_scopes.clone();
-        if scope.is_empty() {
-            scope = block.scope.as_deref().unwrap_or_default().split_whitespace().map(str::to_string).collect();
+        // the scopes clients should ask for: the provider block's (what the reference requests
+        // upstream, e.g. `openid`), then the required ones
+        let mut scope: Vec<String> =
+            block.scope.as_deref().unwrap_or_default().split_whitespace().map(str::to_string).collect();
+        for s in &auth.required_scopes {
+            if !scope.contains(s) {
+                scope.push(s.clone());
+            }
         }
         // refresh tokens are the client's business (MCP 2026-07-28: do not advertise offline_access)
         scope.retain(|s| s != "offline_access");
