@@ -60,6 +60,12 @@ fn main() -> ExitCode {
         return commands::python::main(commands::python::argv(args[2..].to_vec()));
     }
     let cli = cli::Cli::parse();
+    if !matches!(cli.command, cli::Command::Serve(_)) {
+        // `mxcp list --json-output | head` ends quietly, as other tools do, instead of
+        // panicking on the closed pipe; a server keeps ignoring SIGPIPE (a client may go away)
+        // SAFETY: restores the default disposition of one signal before any thread starts
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     if let Some(dir) = &cli.project_dir
         && let Err(e) = std::env::set_current_dir(dir)
     {

@@ -163,3 +163,28 @@ fn the_sdk_logs_in_and_every_layer_sees_the_same_caller() {
         assert!(refused["www_authenticate"].as_str().unwrap().contains("resource_metadata="), "{refused}");
     }
 }
+
+#[test]
+fn on_stdio_the_caller_is_whoever_started_the_server() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
+    let dir = common::project(&[("tools/whoami.yml", WHOAMI)]);
+    common::write(dir.path(), "ops.json", r#"{"username": "ops", "email": "ops@example.com"}"#);
+    let mxcp = env!("CARGO_BIN_EXE_mxcp");
+    let config = common::repo_root().join("tests/fixtures/empty-config.yml");
+    let call = |extra: &str| {
+        let cmd = format!("{mxcp} -C {} serve --transport stdio {extra}", dir.path().display());
+        let env = [format!("MXCP_CONFIG={}", config.display()), format!("HOME={}", dir.path().display())];
+        let report = common::mcp_call(&["--stdio", &cmd, "--env", &env[0], "--env", &env[1], "--call", "whoami", "{}"]);
+        report["calls"][0]["structured"].clone()
+    };
+    let ops = call(&format!("--user-context @{}", dir.path().join("ops.json").display()));
+    assert_eq!(
+        (&ops["username"], &ops["email"], &ops["provider"], &ops["authorization"]),
+        (&json!("ops"), &json!("ops@example.com"), &json!("cli"), &Json::Null),
+        "{ops}"
+    );
+    let anonymous = call("");
+    assert_eq!((&anonymous["username"], &anonymous["provider"]), (&Json::Null, &Json::Null), "{anonymous}");
+}

@@ -55,10 +55,15 @@ fn serve(block: &str) -> (HttpServer, tempfile::TempDir) {
         "tools/whoami.yml",
         "mxcp: 1\ntool:\n  name: whoami\n  return: {type: object}\n  source: {code: \"SELECT get_username() AS username, get_user_email() AS email, get_user_provider() AS provider\"}\n",
     )]);
-    let config = format!("mxcp: 1\nprojects:\n  test:\n    profiles:\n      default:\n        auth:\n          mode: verifier\n{block}");
+    let config = format!(
+        "mxcp: 1\nprojects:\n  test:\n    profiles:\n      default:\n        auth:\n          mode: verifier\n{block}"
+    );
     common::write(dir.path(), "config.yml", &config);
-    let server =
-        HttpServer::start_with_env(dir.path(), &[], &[("MXCP_CONFIG", dir.path().join("config.yml").to_str().unwrap())]);
+    let server = HttpServer::start_with_env(
+        dir.path(),
+        &[],
+        &[("MXCP_CONFIG", dir.path().join("config.yml").to_str().unwrap())],
+    );
     (server, dir)
 }
 
@@ -74,7 +79,8 @@ fn call_as(server: &HttpServer, token: &str) -> (u16, Json) {
         .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("mcp-session-id")))
         .map(|(_, v)| v.trim().to_string())
         .unwrap();
-    let headers = [("Authorization", auth.as_str()), ("mcp-session-id", &session), ("mcp-protocol-version", "2025-06-18")];
+    let headers =
+        [("Authorization", auth.as_str()), ("mcp-session-id", &session), ("mcp-protocol-version", "2025-06-18")];
     http_post(&server.url, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &headers);
     let (_, _, body) = http_post(&server.url, CALL, &headers);
     // an SSE stream (chunked): the event whose data is the reply

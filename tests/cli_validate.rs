@@ -79,3 +79,27 @@ fn broken_site_config_is_reported_with_position() {
     assert!(stderr.contains("--> mxcp-site.yml:4:1"), "{stderr}");
     assert!(stderr.contains("did you mean 'profiles'?"), "{stderr}");
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = project(&[]);
+    // far more output than a pipe holds (64 KB): mxcp is still writing when `head -c 1` exits
+    let mut cmd = mxcp(dir.path());
+    let program = cmd.get_program().to_owned();
+    let envs: Vec<_> = cmd.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
+    let mut sh = std::process::Command::new("sh");
+    sh.current_dir(dir.path()).arg("-c").arg(format!(
+        "\"{}\" query --json-output \"SELECT range AS n FROM range(100000)\" 2>err.txt | head -c 1 >/dev/null",
+        program.to_string_lossy(),
+    ));
+    for (k, v) in envs {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let _ = cmd;
+    assert!(sh.status().unwrap().success());
+    let err = std::fs::read_to_string(dir.path().join("err.txt")).unwrap();
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}

@@ -27,6 +27,8 @@ macro_rules! cases {
 }
 
 cases!(
+    auth_config_bad,
+    auth_config_ok,
     auth_udfs,
     discovery,
     duplicates,

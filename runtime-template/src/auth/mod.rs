@@ -13,6 +13,7 @@ mod challenge;
 mod claims;
 mod fetch;
 mod jwt;
+mod jwt_crypto;
 mod keys;
 mod opaque;
 mod setup;

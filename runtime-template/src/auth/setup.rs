@@ -64,6 +64,7 @@ impl Authenticator {
             None => return Err(AuthError::NoAudience { host: listen.host.to_string(), provider: name }),
         };
         let fetcher = Fetcher::new().map_err(AuthError::Discovery)?;
+        super::jwt_crypto::install();
         let (check, authorization_server) = match provider {
             Provider::Oidc | Provider::Keycloak => {
                 let config_url = match provider {

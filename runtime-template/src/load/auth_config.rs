@@ -4,7 +4,7 @@
 
 use indexmap::IndexMap;
 
-use crate::load::decode::{Decoder, Fields, child, index};
+use crate::load::decode::{Decoder, Fields, child, describe, index};
 use crate::load::user_config::resolve_string;
 use crate::load::yaml::{Node, Value};
 
@@ -260,11 +260,12 @@ fn decode_claim_mappings(node: &Node, path: &str, d: &mut Decoder) -> ClaimMappi
         let cpath = child(path, &claim);
         let mut values = IndexMap::new();
         for (vk, caps) in d.any_map(v, &cpath).unwrap_or_default() {
-            // a claim value may be written as a YAML scalar of any kind: `true`, `3`, `admin`
-            let value = match &vk.value {
-                Value::Str(s) => s.clone(),
-                _ => vk.to_json().to_string(),
+            // as in the reference, a claim value is a string: `"true"`, not `true`
+            let Value::Str(value) = &vk.value else {
+                d.error(vk.pos, &cpath, format!("a claim value must be a string, found {}", describe(vk)));
+                continue;
             };
+            let value = value.clone();
             let vpath = child(&cpath, &value);
             let list: Vec<String> = d
                 .seq(caps, &vpath)
@@ -322,13 +323,20 @@ pub fn decode_transport(node: &Node, path: &str, d: &mut Decoder) -> TransportCo
     else {
         return cfg;
     };
-    if let Some(port) = d.count(&hf, "port") {
-        match u16::try_from(port) {
-            Ok(p) => cfg.http.port = Some(p),
-            Err(_) => {
-                let pos = hf.get("port").map(|n| n.pos).unwrap_or(h.pos);
-                d.error(pos, &hf.path_of("port"), format!("port {port} is out of range (0-65535)"));
+    if let Some(node) = hf.get("port") {
+        // the reference's model also takes a quoted number ("8000")
+        let port = match &node.value {
+            Value::Int(i) => Some(*i),
+            Value::Str(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match port.map(u16::try_from) {
+            Some(Ok(p)) => cfg.http.port = Some(p),
+            Some(Err(_)) => {
+                d.error(node.pos, &hf.path_of("port"), format!("port {} is out of range (0-65535)", describe(node)))
             }
+            None if node.is_null() => {}
+            None => d.error(node.pos, &hf.path_of("port"), format!("expected a port number, found {}", describe(node))),
         }
     }
     cfg.http.host = text(d, &hf, "host", false);
@@ -339,9 +347,25 @@ pub fn decode_transport(node: &Node, path: &str, d: &mut Decoder) -> TransportCo
             d.error(n.pos, &hf.path_of("base_url"), format!("base_url '{url}' must start with http:// or https://"));
         }
     }
-    cfg.http.trust_proxy = d.bool(&hf, "trust_proxy").unwrap_or(false);
-    cfg.http.stateless = d.bool(&hf, "stateless").unwrap_or(false);
+    cfg.http.trust_proxy = lenient_bool(d, &hf, "trust_proxy").unwrap_or(false);
+    cfg.http.stateless = lenient_bool(d, &hf, "stateless").unwrap_or(false);
     cfg
+}
+
+/// A boolean, or a string the reference's model reads as one (`"yes"`, `"false"`, `"1"` ...).
+fn lenient_bool(d: &mut Decoder, f: &Fields, key: &str) -> Option<bool> {
+    let node = f.get(key)?;
+    if let Value::Str(s) = &node.value {
+        return match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" | "t" | "y" => Some(true),
+            "false" | "no" | "off" | "0" | "f" | "n" => Some(false),
+            _ => {
+                d.error(node.pos, &f.path_of(key), format!("expected true or false, found {}", describe(node)));
+                None
+            }
+        };
+    }
+    d.bool(f, key)
 }
 
 /// A string value with its references resolved; problems reported at its position.
