@@ -317,6 +317,10 @@ fn metadata_names_the_mcp_endpoint_and_the_real_authorization_server() {
         assert_eq!(doc["scopes_supported"], json!(["openid", "mcp:tools"]));
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
     }
+    // probes need none
+    for probe in ["/healthz", "/readyz"] {
+        assert_eq!(http_get(&format!("{origin}{probe}"), &[]).0, 200, "{probe}");
+    }
     // the stream and session ends need a token too
     for method in ["GET", "DELETE"] {
         let (status, _, _) = common::http_request(method, &s.server.url, "", &[]);

@@ -31,6 +31,8 @@ pub(super) struct State {
     /// Calls running now, so a shutdown can wait for them.
     pub(super) in_flight: std::sync::atomic::AtomicUsize,
     pub(super) idle: tokio::sync::Notify,
+    /// Set when a shutdown began: `/readyz` answers 503 so a load balancer stops sending.
+    pub(super) draining: std::sync::atomic::AtomicBool,
 }
 
 /// Who a call is made by, and the HTTP request it came with (set only for a verified caller:
@@ -86,6 +88,7 @@ impl State {
             default_caller: Caller::default(),
             in_flight: Default::default(),
             idle: tokio::sync::Notify::new(),
+            draining: Default::default(),
         };
         for e in runtime.endpoints() {
             match e.kind {

@@ -69,7 +69,14 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
             app = app.route(path, axum::routing::get(move || metadata(doc.clone())));
         }
     }
-    let app = app.merge(mcp);
+    let ready = draining.clone();
+    let app = app
+        .merge(mcp)
+        .route(
+            "/healthz",
+            axum::routing::get(|| async { json_response(axum::http::StatusCode::OK, r#"{"status":"ok"}"#.into()) }),
+        )
+        .route("/readyz", axum::routing::get(move || readiness(ready.clone())));
     // without TCP_NODELAY every streamed reply waits ~40 ms for Nagle and delayed ACKs
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -80,6 +87,7 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
+            draining.draining.store(true, std::sync::atomic::Ordering::SeqCst);
             // calls in flight finish and are answered; then sessions and streams are closed
             draining.drain(Duration::from_secs(30)).await;
             // rmcp writes a finished call's reply to its stream asynchronously: let it go out
@@ -89,6 +97,23 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         })
         .await
         .map_err(|e| ServerError::Start(e.to_string()))
+}
+
+/// Ready: not draining, and the database opens (it is opened on first use; this is cheap after).
+async fn readiness(state: Arc<State>) -> axum::response::Response {
+    use axum::http::StatusCode;
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return json_response(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#.into());
+    }
+    let runtime = state.runtime.clone();
+    match tokio::task::spawn_blocking(move || runtime.db().map(|_| ())).await {
+        Ok(Ok(())) => json_response(StatusCode::OK, r#"{"status":"ready"}"#.into()),
+        Ok(Err(e)) => {
+            let body = serde_json::json!({"status": "not ready", "error": e.to_string()});
+            json_response(StatusCode::SERVICE_UNAVAILABLE, body.to_string())
+        }
+        Err(_) => json_response(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"not ready"}"#.into()),
+    }
 }
 
 /// The Protected Resource Metadata document (public, so browser clients may read it too).
