@@ -74,11 +74,7 @@ fn call_as(server: &HttpServer, token: &str) -> (u16, Json) {
     if status != 200 {
         return (status, Json::Null);
     }
-    let session = head
-        .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("mcp-session-id")))
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap();
+    let session = common::header(&head, "mcp-session-id").unwrap();
     let headers =
         [("Authorization", auth.as_str()), ("mcp-session-id", &session), ("mcp-protocol-version", "2025-06-18")];
     http_post(&server.url, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &headers);

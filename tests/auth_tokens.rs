@@ -42,11 +42,7 @@ fn now() -> i64 {
 /// Status and `WWW-Authenticate` of an `initialize` POST with these headers.
 fn attempt(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
     let (status, head, _) = http_post(url, INIT, headers);
-    let challenge = head
-        .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate")))
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default();
+    let challenge = common::header(&head, "www-authenticate").unwrap_or_default();
     (status, challenge)
 }
 
@@ -394,11 +390,7 @@ fn a_session_belongs_to_whoever_opened_it() {
     let bob = format!("Bearer {}", s.op.mint(json!({"sub": "bob", "aud": url}), "op"));
     let (status, head, _) = http_post(url, INIT, &[("Authorization", &alice)]);
     assert_eq!(status, 200, "{head}");
-    let session = head
-        .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("mcp-session-id")))
-        .map(|(_, v)| v.trim().to_string())
-        .expect("a session id");
+    let session = common::header(&head, "mcp-session-id").expect("a session id");
     let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
     let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
     let with = |who: &str| {

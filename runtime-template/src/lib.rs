@@ -12,7 +12,8 @@
 //! calls back into the executor and the server through its ports (`python::Services`,
 //! `python::CallEvents`). [`iso8601`] is a leaf both the model and `db` use.
 //! Concerns beside the flow, each behind a small interface the server calls: [`auth`]
-//! (who is calling over HTTP: access tokens checked as an OAuth resource server).
+//! (who is calling over HTTP: access tokens checked as an OAuth resource server), [`limits`]
+//! (rates, concurrency caps with a queue, result size, per-address requests).
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 
@@ -23,6 +24,7 @@ pub mod db;
 pub mod diagnostics;
 pub mod exec;
 pub mod iso8601;
+pub mod limits;
 pub mod load;
 pub mod python;
 pub mod serve;

@@ -90,6 +90,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         allowed_origins: args.allowed_origins,
         call_timeout: Duration::from_secs(args.call_timeout.max(1)),
         auth: runtime.project.user_config.auth.clone(),
+        limits: runtime
+            .project
+            .site
+            .profiles
+            .get(&runtime.project.profile)
+            .map(|p| p.limits.clone())
+            .unwrap_or_default(),
         http,
         user,
         ..ServeOptions::default()

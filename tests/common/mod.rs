@@ -190,6 +190,13 @@ pub fn http_post(url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Strin
     http_request("POST", url, body, headers)
 }
 
+/// A header's value in the head of an HTTP response (names are case-insensitive).
+pub fn header(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)))
+        .map(|(_, v)| v.trim().to_string())
+}
+
 pub fn http_get(url: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
     http_request("GET", url, "", headers)
 }

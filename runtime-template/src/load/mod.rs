@@ -7,6 +7,7 @@ pub mod auth_config;
 pub mod decode;
 pub mod endpoint;
 pub mod endpoint_decode;
+pub mod limits_config;
 pub mod project;
 pub mod site;
 pub mod template;

@@ -67,6 +67,8 @@ pub struct ProfileConfig {
     pub audit_enabled: bool,
     pub audit_path: Option<String>,
     pub audit_max_file_size: Option<u64>,
+    /// `limits` (an mxcp extension).
+    pub limits: crate::load::limits_config::LimitsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -276,7 +278,7 @@ fn decode_profiles(f: &Fields, d: &mut Decoder) -> IndexMap<String, ProfileConfi
             out.insert(name, profile);
             continue;
         }
-        let Some(pf) = d.map(v, &path, &["duckdb", "drift", "audit"]) else {
+        let Some(pf) = d.map(v, &path, &["duckdb", "drift", "audit", "limits"]) else {
             continue;
         };
         if let Some(dn) = pf.get("duckdb") {
@@ -288,6 +290,9 @@ fn decode_profiles(f: &Fields, d: &mut Decoder) -> IndexMap<String, ProfileConfi
                     d.error(pos, &df.path_of("path"), "':memory:' is not supported: give a database file path");
                 }
             }
+        }
+        if let Some(ln) = pf.get("limits").filter(|n| !n.is_null()) {
+            profile.limits = crate::load::limits_config::decode(ln, &pf.path_of("limits"), d);
         }
         if let Some(dn) = pf.get("drift") {
             if let Some(df) = d.map(dn, &pf.path_of("drift"), &["path"]) {

@@ -31,6 +31,7 @@ pub(super) struct State {
     /// Calls running now, so a shutdown can wait for them.
     pub(super) in_flight: std::sync::atomic::AtomicUsize,
     pub(super) idle: tokio::sync::Notify,
+    pub(super) limits: Arc<crate::limits::Limits>,
     /// Set when a shutdown began: `/readyz` answers 503 so a load balancer stops sending.
     pub(super) draining: std::sync::atomic::AtomicBool,
 }
@@ -89,6 +90,7 @@ impl State {
             in_flight: Default::default(),
             idle: tokio::sync::Notify::new(),
             draining: Default::default(),
+            limits: Arc::new(crate::limits::Limits::new(&Default::default())),
         };
         for e in runtime.endpoints() {
             match e.kind {
@@ -149,8 +151,13 @@ impl State {
         args: Map<String, Json>,
         caller: Option<&Caller>,
         events: Option<Arc<dyn CallEvents>>,
-    ) -> Result<Json, ExecError> {
+    ) -> Result<Result<Json, ExecError>, crate::limits::Refusal> {
         let caller = caller.unwrap_or(&self.default_caller);
+        // over a limit the call does not start (Err); otherwise it holds its slots until it
+        // really ends, even past a timeout
+        let admission =
+            if self.limits.limits_calls() { Some(self.limits.admit(&caller_key(caller), name).await?) } else { None };
+        let max_bytes = self.limits.max_result_bytes;
         let rt = self.runtime.clone();
         let name_owned = name.to_string();
         let _in_flight = InFlight::new(self);
@@ -162,8 +169,11 @@ impl State {
             events,
             ..CallOptions::default()
         };
-        let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &opts));
-        match tokio::time::timeout(self.call_timeout, task).await {
+        let task = tokio::task::spawn_blocking(move || {
+            let _admission = admission;
+            rt.call(kind, &name_owned, &args, &opts).and_then(|r| within_size(r, max_bytes))
+        });
+        Ok(match tokio::time::timeout(self.call_timeout, task).await {
             Ok(Ok(result)) => result,
             Ok(Err(join)) => Err(ExecError::Execution(format!("internal error: the call failed ({join})"))),
             Err(_) => {
@@ -171,8 +181,34 @@ impl State {
                 cancel.cancel();
                 Err(ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs())))
             }
-        }
+        })
     }
+}
+
+/// Whom the rate limits count a call against: the verified user, else the one stdio caller.
+fn caller_key(caller: &Caller) -> String {
+    match &caller.identity {
+        Some(i) => format!(
+            "{}|{}",
+            i.claims.get("iss").and_then(Json::as_str).unwrap_or_default(),
+            i.user_id.as_deref().unwrap_or_default()
+        ),
+        None => "anonymous".into(),
+    }
+}
+
+/// A result over `max_bytes` (as JSON) becomes an error instead of going to the client.
+fn within_size(result: Json, max_bytes: Option<u64>) -> Result<Json, ExecError> {
+    let Some(max) = max_bytes else {
+        return Ok(result);
+    };
+    let size = serde_json::to_vec(&result).map(|v| v.len() as u64).unwrap_or(0);
+    if size > max {
+        return Err(ExecError::Execution(format!(
+            "the result is {size} bytes, over this server's limit of {max} bytes (limits.max_result_bytes)"
+        )));
+    }
+    Ok(result)
 }
 
 pub(super) fn tool_of(e: &Endpoint) -> Tool {

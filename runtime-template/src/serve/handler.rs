@@ -82,6 +82,12 @@ impl CallEvents for ChannelEvents {
     }
 }
 
+/// A call the limits refused: a JSON-RPC error with the wait in `data.retry_after_seconds`.
+fn limited(r: crate::limits::Refusal) -> McpError {
+    let data = serde_json::json!({"retry_after_seconds": r.retry_after().as_secs_f64()});
+    McpError::new(rmcp::model::ErrorCode(r.code()), r.message(), Some(data))
+}
+
 /// The verified caller the HTTP layer attached to this request (none on stdio).
 fn caller(ctx: &RequestContext<RoleServer>) -> Option<&Caller> {
     ctx.extensions.get::<http::request::Parts>()?.extensions.get::<Caller>()
@@ -190,8 +196,11 @@ impl ServerHandler for Handler {
         } else {
             (None, None)
         };
-        let outcome =
-            self.state.call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default(), caller(&ctx), events).await;
+        let outcome = self
+            .state
+            .call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default(), caller(&ctx), events)
+            .await
+            .map_err(limited)?;
         // the sender goes with the call; a call that timed out may still hold it
         let reported = match forward {
             Some(f) => tokio::time::timeout(Duration::from_millis(200), f).await.ok().and_then(Result::ok),
@@ -268,7 +277,7 @@ impl ServerHandler for Handler {
             }
         };
         let mime = self.state.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
-        match self.state.call(EndpointKind::Resource, &template, args, caller(&ctx), None).await {
+        match self.state.call(EndpointKind::Resource, &template, args, caller(&ctx), None).await.map_err(limited)? {
             Ok(result) => {
                 // a Python resource may return content.resource(...) items (binary contents)
                 if let Some(items) = schema::content_items(&result) {
@@ -308,7 +317,7 @@ impl ServerHandler for Handler {
         };
         let description = endpoint.description.clone();
         let args = req.arguments.unwrap_or_default();
-        match self.state.call(EndpointKind::Prompt, &req.name, args, caller(&ctx), None).await {
+        match self.state.call(EndpointKind::Prompt, &req.name, args, caller(&ctx), None).await.map_err(limited)? {
             Ok(Json::Array(messages)) => {
                 let messages = messages
                     .iter()

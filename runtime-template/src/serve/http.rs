@@ -69,6 +69,11 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
             app = app.route(path, axum::routing::get(move || metadata(doc.clone())));
         }
     }
+    // outermost: a flood from one address is refused before any token is checked
+    if draining.limits.limits_addresses() {
+        let limits = draining.limits.clone();
+        mcp = mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limits.clone(), req, next)));
+    }
     let ready = draining.clone();
     let app = app
         .merge(mcp)
@@ -84,7 +89,7 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
     if let Some(a) = local {
         tracing::info!("mxcp: serving MCP over streamable HTTP at http://{a}/mcp");
     }
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             draining.draining.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -97,6 +102,27 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         })
         .await
         .map_err(|e| ServerError::Start(e.to_string()))
+}
+
+/// 429 with `Retry-After` when the request's address is over its rate.
+async fn per_address(
+    limits: Arc<crate::limits::Limits>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let Some(ip) = peer {
+        if let Err(wait) = limits.admit_address(ip) {
+            let mut response = json_response(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                r#"{"error":"too many requests from this address"}"#.into(),
+            );
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+            return response;
+        }
+    }
+    next.run(req).await
 }
 
 /// Ready: not draining, and the database opens (it is opened on first use; this is cheap after).

@@ -53,6 +53,8 @@ pub struct ServeOptions {
     pub http: crate::load::auth_config::HttpTransport,
     /// Who calls when the transport names nobody (`serve --user-context`).
     pub user: Option<crate::exec::identity::Identity>,
+    /// The site profile's `limits`.
+    pub limits: crate::load::limits_config::LimitsConfig,
 }
 
 impl Default for ServeOptions {
@@ -69,6 +71,7 @@ impl Default for ServeOptions {
             auth: Default::default(),
             http: Default::default(),
             user: None,
+            limits: Default::default(),
         }
     }
 }
@@ -105,6 +108,7 @@ pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerErro
 fn serve_with(runtime: Arc<Runtime>, opts: ServeOptions, proto_out: Option<std::fs::File>) -> Result<(), ServerError> {
     let mut state = State::new(runtime, opts.call_timeout);
     state.default_caller.identity = opts.user.clone().map(Arc::new);
+    state.limits = Arc::new(crate::limits::Limits::new(&opts.limits));
     let state = Arc::new(state);
     // stdio is one client taking turns: a single-threaded runtime saves a cross-thread wake-up
     // at each hop of every message (measured: ~0.5 -> ~0.43 ms per call); HTTP serves many
