@@ -41,10 +41,18 @@ fn haproxy(dir: &std::path::Path, front: u16, backends: &[u16]) -> Balancer {
         .enumerate()
         .map(|(i, p)| format!("    server r{i} 127.0.0.1:{p} check inter 200ms fall 1 rise 2\n"))
         .collect();
-    // retries go to another replica (redispatch); the request body is buffered so a POST can
-    // be sent again when a replica refused the connection or closed it without answering
+    // the `defaults` of deploy/haproxy.cfg (retries to another replica, the body buffered so
+    // a POST can be replayed): what is documented is what is tested
+    let deploy = std::fs::read_to_string(common::repo_root().join("deploy/haproxy.cfg")).unwrap();
+    let defaults: String = deploy
+        .lines()
+        .skip_while(|l| *l != "defaults")
+        .take_while(|l| !l.starts_with("frontend"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(defaults.contains("retry-on"), "deploy/haproxy.cfg has a defaults section: {defaults}");
     let cfg = format!(
-        "global\n    maxconn 256\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n    retries 3\n    option redispatch 1\n    option http-buffer-request\n    option http-server-close\n    retry-on conn-failure empty-response response-timeout 503\nfrontend mcp\n    bind 127.0.0.1:{front}\n    default_backend replicas\nbackend replicas\n    balance roundrobin\n    option httpchk GET /readyz\n{servers}"
+        "global\n    maxconn 256\n{defaults}frontend mcp\n    bind 127.0.0.1:{front}\n    default_backend replicas\nbackend replicas\n    balance roundrobin\n    option httpchk GET /readyz\n{servers}"
     );
     let path = dir.join("haproxy.cfg");
     std::fs::write(&path, cfg).unwrap();
