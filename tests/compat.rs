@@ -308,7 +308,8 @@ fn stamp(key: &str, s: String) -> String {
     let is_timestamp = |s: &str| {
         // 2026-12-01T12:48:42.747004+00:00
         let shape = "dddd-dd-ddTdd:dd:dd.dddddd+00:00";
-        s.len() == shape.len() && s.chars().zip(shape.chars()).all(|(c, p)| if p == 'd' { c.is_ascii_digit() } else { c == p })
+        s.len() == shape.len()
+            && s.chars().zip(shape.chars()).all(|(c, p)| if p == 'd' { c.is_ascii_digit() } else { c == p })
     };
     if (key == "generated_at" || key.ends_with("_generated_at")) && is_timestamp(&s) {
         return "<TIMESTAMP>".into();

@@ -111,8 +111,14 @@ pub struct TestResult {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default)]
-    pub time: f64,
+    /// Seconds, kept as the number's text: serde's float parsing is not exact, and the hash
+    /// of a baseline must be computed from the digits written.
+    #[serde(default = "zero")]
+    pub time: serde_json::Number,
+}
+
+fn zero() -> serde_json::Number {
+    0.into()
 }
 
 impl Resource {
@@ -257,7 +263,7 @@ fn test_results(e: &Endpoint, report: EndpointReport) -> TestResults {
             description: defs.get(i).and_then(|d| d.description.clone()),
             status: status_name(t.status),
             error: t.error,
-            time: t.time,
+            time: serde_json::Number::from_f64(t.time).unwrap_or_else(zero),
         })
         .collect();
     TestResults { status: status_name(report.status), tests_run: report.tests_run, tests: Some(tests), no_tests: None }
