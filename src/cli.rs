@@ -38,6 +38,11 @@ pub enum Command {
     Lint(LintArgs),
     /// Serve the project over MCP (stdio or streamable HTTP)
     Serve(ServeArgs),
+    /// Record the project's tables, endpoint validation, test results and definitions as the
+    /// drift baseline
+    DriftSnapshot(DriftSnapshotArgs),
+    /// Compare the project with its drift baseline (exit 1 on any drift)
+    DriftCheck(DriftCheckArgs),
     /// Build one self-contained executable that serves this project (no Python needed to run it)
     Build(BuildArgs),
     /// Install the project's Python dependencies (requirements.txt) with the embedded pip
@@ -221,6 +226,37 @@ pub struct LintArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json_output: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftSnapshotArgs {
+    /// Replace an existing snapshot
+    #[arg(long)]
+    pub force: bool,
+    /// Print the snapshot instead of writing it
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftCheckArgs {
+    /// Snapshot to compare with (default: the profile's `drift.path`, else
+    /// drift/drift-<profile>.json)
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json_output: bool,
+    /// Open the database read-only
+    #[arg(long)]
+    pub readonly: bool,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,7 @@ cases!(
     auth_config_ok,
     auth_udfs,
     discovery,
+    drift,
     duplicates,
     flow_seq,
     inline_tests,
@@ -102,6 +103,8 @@ fn run_case(case: &str) {
             let (rc, out, _) = run_cli(&root, &args, &step["env"]);
             let stdout = normalize_cli(&args, drop_timings(parse(&replace_roots(&out, &roots))));
             (format!("mxcp {}", args.join(" ")), json!({"rc": rc, "stdout": stdout}))
+        } else if let Some(rel) = step["file"].as_str() {
+            (format!("file {rel}"), read_file(&root, rel, &roots))
         } else {
             let requests = step["mcp"].as_array().expect("a step is cli or mcp");
             let serve_args: Vec<&str> = step["serve_args"]
@@ -301,16 +304,58 @@ fn sort_found_in(s: &str) -> String {
     }
 }
 
-/// Timings (`time`, `duration`) removed anywhere; duplicate-file lists sorted.
+/// Drift's timestamps (`generated_at`, `*_generated_at`) and `drift_hash` differ per run: a
+/// value of the right form becomes a placeholder (one of another form stays, and differs).
+fn stamp(key: &str, s: String) -> String {
+    let is_timestamp = |s: &str| {
+        // 2026-12-01T12:48:42.747004+00:00
+        let shape = "dddd-dd-ddTdd:dd:dd.dddddd+00:00";
+        s.len() == shape.len()
+            && s.chars().zip(shape.chars()).all(|(c, p)| if p == 'd' { c.is_ascii_digit() } else { c == p })
+    };
+    if (key == "generated_at" || key.ends_with("_generated_at")) && is_timestamp(&s) {
+        return "<TIMESTAMP>".into();
+    }
+    if key == "drift_hash" && s.len() == 64 && s.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+        return "<SHA256>".into();
+    }
+    s
+}
+
+/// Timings (`time`, `duration`) removed anywhere; duplicate-file lists sorted; drift's
+/// timestamps and hash replaced.
 fn drop_timings(v: Json) -> Json {
+    drop_timings_at("", v)
+}
+
+fn drop_timings_at(key: &str, v: Json) -> Json {
     match v {
         Json::Object(m) => Json::Object(
-            m.into_iter().filter(|(k, _)| k != "time" && k != "duration").map(|(k, v)| (k, drop_timings(v))).collect(),
+            m.into_iter()
+                .filter(|(k, _)| k != "time" && k != "duration")
+                .map(|(k, v)| {
+                    let v = drop_timings_at(&k, v);
+                    (k, v)
+                })
+                .collect(),
         ),
         Json::Array(a) => Json::Array(a.into_iter().map(drop_timings).collect()),
-        Json::String(s) => Json::String(sort_found_in(&s)),
+        Json::String(s) => Json::String(sort_found_in(&stamp(key, s))),
         v => v,
     }
+}
+
+/// A `file` step: the file's content (JSON when it is), `<missing>` when there is none; a
+/// drift snapshot's endpoint files (in discovery order) sorted by path.
+fn read_file(root: &Path, rel: &str, roots: &[String]) -> Json {
+    let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
+        return json!({"file": "<missing>"});
+    };
+    let mut content = drop_timings(parse(&replace_roots(&text, roots)));
+    if let Some(resources) = content.get_mut("resources").and_then(Json::as_array_mut) {
+        resources.sort_by_key(|r| key_of(&r["validation_results"], &["path"]));
+    }
+    json!({"file": content})
 }
 
 fn rel(v: &mut Json) {
@@ -365,6 +410,9 @@ fn normalize_cli(args: &[&str], mut out: Json) -> Json {
             sort_by(&mut body["validated"], &["path"]);
         }
         "lint" if body.is_array() => sort_by(body, &["path", "location", "message", "severity"]),
+        "drift-check" if body["resource_changes"].is_array() => {
+            sort_by(&mut body["resource_changes"], &["change_type", "path"])
+        }
         "test" if body["endpoints"].is_array() => {
             relativize(&mut body["endpoints"], "endpoint");
             sort_by(&mut body["endpoints"], &["endpoint"]);
@@ -393,6 +441,9 @@ fn normalize_mcp(method: &str, mut response: Json) -> Json {
 /// What a step compares. `validate` keeps only per-file status and whether a message exists
 /// (mxcp's messages differ by design); `serve --json-output` likewise per failed file.
 fn project(step: &Json, mode: &str, record: &Json) -> Json {
+    if step.get("file").is_some() {
+        return record.clone();
+    }
     if let Some(args) = step.get("cli") {
         let args: Vec<&str> = args.as_array().unwrap().iter().filter_map(|a| a.as_str()).collect();
         let sub = args.iter().find(|a| !a.starts_with('-')).copied().unwrap_or("");

@@ -5,7 +5,9 @@
 //! positioned YAML tree) → [`check`] reports what is wrong with it, as [`diagnostics`] →
 //! [`exec`] runs endpoints (arguments, policies, SQL or Python or a prompt, result shaping)
 //! and the `mxcp test` runner → [`serve`] offers them over MCP (stdio, streamable HTTP) →
-//! [`bundle`] is what a built executable carries and where it is extracted.
+//! [`bundle`] is what a built executable carries and where it is extracted. Beside the flow,
+//! [`drift`] snapshots what `check` and the test runner report, with the database's tables,
+//! and compares snapshots.
 //! The adapters: [`db`] is the only module that talks to DuckDB, [`python`] the only one that
 //! talks to pyo3. Neither imports `check`, `exec` or `serve`: `db` binds plain data and knows
 //! nothing of the endpoint model; `python` reads the loaded model's parameter types, and
@@ -22,6 +24,7 @@ pub mod bundle;
 pub mod check;
 pub mod db;
 pub mod diagnostics;
+pub mod drift;
 pub mod exec;
 pub mod iso8601;
 pub mod limits;

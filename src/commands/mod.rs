@@ -2,6 +2,7 @@
 
 mod build;
 mod deps;
+mod drift;
 mod init;
 mod lint;
 pub mod list;
@@ -30,6 +31,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::DriftSnapshot(args) => drift::snapshot(args),
+        Command::DriftCheck(args) => drift::check(args),
         Command::Deps(args) => deps::run(args),
         Command::Build(args) => build::run(args),
         // reached with global options first (`mxcp -C DIR python ...`)

@@ -11,6 +11,7 @@ The normalisation here (paths, timings, list order) is the same as in tests/comp
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -47,14 +48,29 @@ def sort_found_in(s):
     return head + sep + ", ".join(sorted(files.split(", "))) if sep and head.startswith("Duplicate endpoint") else s
 
 
-def drop_timings(v):
-    """Also the other value-level rules: timings removed, duplicate-file lists sorted."""
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def stamp(key, s):
+    """Drift's timestamps (`generated_at`, `*_generated_at`) and `drift_hash` differ per run: a
+    value of the right form becomes a placeholder (one of another form stays, and differs)."""
+    if (key == "generated_at" or key.endswith("_generated_at")) and TIMESTAMP.fullmatch(s):
+        return "<TIMESTAMP>"
+    if key == "drift_hash" and SHA256.fullmatch(s):
+        return "<SHA256>"
+    return s
+
+
+def drop_timings(v, key=""):
+    """Also the other value-level rules: timings removed, duplicate-file lists sorted, drift's
+    timestamps and hash replaced."""
     if isinstance(v, dict):
-        return {k: drop_timings(x) for k, x in v.items() if k not in ("time", "duration")}
+        return {k: drop_timings(x, k) for k, x in v.items() if k not in ("time", "duration")}
     if isinstance(v, list):
         return [drop_timings(x) for x in v]
     if isinstance(v, str):
-        return sort_found_in(v)
+        return sort_found_in(stamp(key, v))
     return v
 
 
@@ -89,12 +105,31 @@ def normalize_cli(args, out):
             if isinstance(e, dict):
                 e["endpoint"] = rel(e.get("endpoint"))
         body["endpoints"].sort(key=lambda e: key_of(e, "endpoint"))
+    if sub == "drift-check" and isinstance(body, dict) and isinstance(body.get("resource_changes"), list):
+        body["resource_changes"].sort(key=lambda e: key_of(e, "change_type", "path"))
     if sub == "serve" and isinstance(out.get("failed_endpoints"), list):
         for e in out["failed_endpoints"]:
             if isinstance(e, dict) and "path" in e:
                 e["path"] = rel(e["path"])
         out["failed_endpoints"].sort(key=lambda e: key_of(e, "path"))
     return out
+
+
+def normalize_file(content):
+    """A drift snapshot's endpoint files are in discovery order: sorted by path."""
+    if isinstance(content, dict) and isinstance(content.get("resources"), list):
+        content["resources"].sort(key=lambda r: key_of(r.get("validation_results") if isinstance(r, dict) else {}, "path"))
+    return content
+
+
+def read_file(root, rel, roots):
+    """A `file` step: the file's content (JSON when it is), `<missing>` when there is none."""
+    try:
+        with open(os.path.join(root, rel), encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return {"file": "<missing>"}
+    return {"file": normalize_file(drop_timings(parse(replace_roots(text, roots))))}
 
 
 LISTS = {"tools/list": ("tools", "name"), "prompts/list": ("prompts", "name"),
@@ -212,13 +247,17 @@ def record(case):
                 rc, out, err = run_cli(root, step["cli"], env)
                 rec = {"rc": rc, "stdout": normalize_cli(step["cli"], drop_timings(parse(replace_roots(out, roots))))}
                 shown = " ".join(step["cli"])
+            elif "file" in step:
+                rec = read_file(root, step["file"], roots)
+                shown = step["file"]
             else:
                 rec = run_mcp(root, step["mcp"], env, roots, step.get("serve_args", []))
                 shown = ", ".join(r["method"] for r in step["mcp"])
             with open(os.path.join(refdir, f"{i}.json"), "w") as f:
                 json.dump(rec, f, indent=2, ensure_ascii=False)
                 f.write("\n")
-            print(f"{case}[{i}] {shown}: " + (f"rc={rec['rc']}" if isinstance(rec, dict) else f"{len(rec)} replies"))
+            done = f"rc={rec['rc']}" if "rc" in rec else "read" if "file" in rec else f"{len(rec)} replies"
+            print(f"{case}[{i}] {shown}: {done}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -1,6 +1,7 @@
 //! The only module that talks to DuckDB: opening a profile's database, a pool of connections
 //! for concurrent calls, `$name` parameter binding, results as JSON, statement description.
 
+mod catalog;
 mod convert;
 mod raw;
 mod session;
@@ -14,6 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use serde_json::{Map, Value as Json};
 
+pub use catalog::TableColumns;
 pub use raw::Description;
 pub use session::SqlSession;
 pub use sql_type::SqlType;

@@ -15,8 +15,9 @@ use crate::load::endpoint::{
 };
 use crate::load::yaml::{Node, Value};
 
+// The key lists are in the reference model's field order: drift snapshots dump definitions in it.
 const ROOT_KEYS: &[&str] = &["mxcp", "tool", "resource", "prompt", "metadata"];
-const TOOL_KEYS: &[&str] = &[
+pub(crate) const TOOL_KEYS: &[&str] = &[
     "name",
     "description",
     "tags",
@@ -29,7 +30,7 @@ const TOOL_KEYS: &[&str] = &[
     "tests",
     "policies",
 ];
-const RESOURCE_KEYS: &[&str] = &[
+pub(crate) const RESOURCE_KEYS: &[&str] = &[
     "uri",
     "name",
     "description",
@@ -43,9 +44,10 @@ const RESOURCE_KEYS: &[&str] = &[
     "tests",
     "policies",
 ];
-const PROMPT_KEYS: &[&str] =
+pub(crate) const PROMPT_KEYS: &[&str] =
     &["name", "description", "tags", "parameters", "return", "messages", "enabled", "tests", "policies"];
-const ANNOTATION_KEYS: &[&str] = &["title", "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
+pub(crate) const ANNOTATION_KEYS: &[&str] =
+    &["title", "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
 pub const TYPE_KEYS: &[&str] = &[
     "type",
     "format",
@@ -70,13 +72,13 @@ pub const TYPE_KEYS: &[&str] = &[
     "required",
     "additionalProperties",
 ];
-const SOURCE_KEYS: &[&str] = &["code", "file", "language"];
-const TEST_KEYS: &[&str] = &[
+pub(crate) const SOURCE_KEYS: &[&str] = &["code", "file", "language"];
+pub(crate) const TEST_KEYS: &[&str] = &[
     "name",
     "description",
     "arguments",
-    "user_context",
     "result",
+    "user_context",
     "result_contains",
     "result_not_contains",
     "result_contains_item",
@@ -84,8 +86,8 @@ const TEST_KEYS: &[&str] = &[
     "result_length",
     "result_contains_text",
 ];
-const RULE_KEYS: &[&str] = &["condition", "action", "reason", "fields"];
-const MESSAGE_KEYS: &[&str] = &["prompt", "role", "type"];
+pub(crate) const RULE_KEYS: &[&str] = &["condition", "action", "reason", "fields"];
+pub(crate) const MESSAGE_KEYS: &[&str] = &["prompt", "role", "type"];
 
 /// Where an endpoint file sits, for resolving `source.file`.
 pub struct FileContext<'a> {

@@ -245,6 +245,15 @@ impl Project {
             None => base.join(&self.site.paths.data).join(format!("db-{}.duckdb", self.profile)),
         }
     }
+
+    /// The drift snapshot of the active profile: the profile's `drift.path` (relative to the
+    /// project root), else `drift-<profile>.json` in `paths.drift`.
+    pub fn drift_path(&self) -> PathBuf {
+        match self.site.profiles.get(&self.profile).and_then(|p| p.drift_path.as_ref()) {
+            Some(p) => self.root.join(p),
+            None => self.root.join(&self.site.paths.drift).join(format!("drift-{}.json", self.profile)),
+        }
+    }
 }
 
 /// `MXCP_DUCKDB_PATH`, which overrides every profile's database path.
