@@ -84,7 +84,7 @@ fn broken_site_config_is_reported_with_position() {
 fn output_into_a_closed_pipe_ends_quietly() {
     let dir = project(&[]);
     // far more output than a pipe holds (64 KB): mxcp is still writing when `head -c 1` exits
-    let mut cmd = mxcp(dir.path());
+    let cmd = mxcp(dir.path());
     let program = cmd.get_program().to_owned();
     let envs: Vec<_> = cmd.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
     let mut sh = std::process::Command::new("sh");
@@ -98,7 +98,6 @@ fn output_into_a_closed_pipe_ends_quietly() {
             None => sh.env_remove(k),
         };
     }
-    let _ = cmd;
     assert!(sh.status().unwrap().success());
     let err = std::fs::read_to_string(dir.path().join("err.txt")).unwrap();
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
