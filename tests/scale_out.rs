@@ -106,22 +106,24 @@ fn replicas_restart_and_die_behind_haproxy() {
     let (before_kill_failures, after_kill_failures, calls) =
         (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let errors = Arc::new(Mutex::new(Vec::new()));
+    let t0 = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
             let (url, stop, killed) = (url.clone(), stop.clone(), killed.clone());
             let (before, after, calls, errors) =
                 (before_kill_failures.clone(), after_kill_failures.clone(), calls.clone(), errors.clone());
+            let t0 = t0;
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
+                    let (status, head, body) = http_post(&url, CALL, &[("mcp-protocol-version", "2025-06-18")]);
+                    // a call still running when replica 1 was killed may have been on it
                     let was_killed = killed.load(Ordering::SeqCst);
-                    let (status, _, body) = http_post(&url, CALL, &[("mcp-protocol-version", "2025-06-18")]);
                     calls.fetch_add(1, Ordering::SeqCst);
                     if !(status == 200 && body.contains(r#""text":"42""#)) {
                         (if was_killed { &after } else { &before }).fetch_add(1, Ordering::SeqCst);
-                        errors
-                            .lock()
-                            .unwrap()
-                            .push(format!("{status}: {}", body.chars().take(120).collect::<String>()));
+                        let at = t0.elapsed().as_millis();
+                        let body: String = body.chars().take(120).collect();
+                        errors.lock().unwrap().push(format!("at {at} ms: {head:?} {body}"));
                     }
                 }
             })
@@ -133,12 +135,15 @@ fn replicas_restart_and_die_behind_haproxy() {
     {
         let mut r0 = replicas[0].lock().unwrap();
         let server = r0.as_mut().unwrap();
+        eprintln!("SIGTERM at {} ms", t0.elapsed().as_millis());
         server.terminate();
         assert!(server.wait_exit(Duration::from_secs(10)), "replica 0 exits after SIGTERM");
         *r0 = None;
+        eprintln!("exited at {} ms", t0.elapsed().as_millis());
     }
     std::thread::sleep(Duration::from_millis(700));
     *replicas[0].lock().unwrap() = Some(replica(copies[0].path(), ports[0]));
+    eprintln!("restarted at {} ms", t0.elapsed().as_millis());
     std::thread::sleep(Duration::from_millis(1500));
     let at_kill = calls.load(Ordering::SeqCst);
     // replica 1 dies without warning

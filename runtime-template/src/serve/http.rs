@@ -75,6 +75,7 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         mcp = mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limits.clone(), req, next)));
     }
     let ready = draining.clone();
+    let ready_flag = draining.clone();
     let app = app
         .merge(mcp)
         .route(
@@ -89,16 +90,26 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
     if let Some(a) = local {
         tracing::info!("mxcp: serving MCP over streamable HTTP at http://{a}/mcp");
     }
+    // SIGINT/SIGTERM: stop accepting at once (a load balancer retries elsewhere) and turn
+    // /readyz to 503; requests already accepted are answered; once no call runs, the
+    // long-lived streams (sessions, GET streams) are closed so the graceful wait can end
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let stopped = stopping.clone();
+    tokio::spawn(async move {
+        stopped.notified().await;
+        draining.drain(Duration::from_secs(30)).await;
+        // rmcp writes a finished call's reply to its stream asynchronously: let it go out
+        // before the sessions (and their streams) are cancelled
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        draining.drain(Duration::from_secs(30)).await;
+        cancel.cancel();
+    });
+    let flag = ready_flag;
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
-            draining.draining.store(true, std::sync::atomic::Ordering::SeqCst);
-            // calls in flight finish and are answered; then sessions and streams are closed
-            draining.drain(Duration::from_secs(30)).await;
-            // rmcp writes a finished call's reply to its stream asynchronously: let it go out
-            // before the sessions (and their streams) are cancelled
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            cancel.cancel();
+            flag.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            stopping.notify_one();
         })
         .await
         .map_err(|e| ServerError::Start(e.to_string()))
