@@ -10,10 +10,12 @@
 //! talks to pyo3. Neither imports `check`, `exec` or `serve`: `db` binds plain data and knows
 //! nothing of the endpoint model; `python` reads the loaded model's parameter types, and
 //! calls back into the executor and the server through its ports (`python::Services`,
-//! `python::CallEvents`). [`iso8601`] is a leaf both the model and `db` use.
+//! `python::CallEvents`). [`iso8601`] is a leaf both the model and `db` use. [`audit`] is
+//! the audit log the server writes and `mxcp log` reads (through `db`).
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 
+pub mod audit;
 pub mod bundle;
 pub mod check;
 pub mod db;

@@ -5,6 +5,7 @@ mod deps;
 mod init;
 mod lint;
 pub mod list;
+pub mod log;
 pub mod python;
 mod query;
 pub mod run;
@@ -30,6 +31,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Log(args) => log::run(args),
+        Command::LogCleanup(args) => log::cleanup(args),
         Command::Deps(args) => deps::run(args),
         Command::Build(args) => build::run(args),
         // reached with global options first (`mxcp -C DIR python ...`)

@@ -3,13 +3,16 @@
 //! timeout, a panic failing only its own call.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use regex::Regex;
 use rmcp::model::{Prompt, PromptArgument, Resource, ResourceTemplate, Tool, ToolAnnotations};
+use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value as Json};
 
+use crate::audit::{self, AuditLog, CallRecord, OperationType};
 use crate::exec::executor::{CallOptions, ExecError, Runtime};
+use crate::exec::policy::PolicyTrace;
 use crate::load::endpoint::{Endpoint, EndpointKind};
 use crate::python::CallEvents;
 
@@ -25,6 +28,8 @@ pub(super) struct State {
     pub(super) matchers: Vec<(Regex, Vec<String>, String)>,
     pub(super) prompts: Vec<Prompt>,
     pub(super) call_timeout: Duration,
+    /// Where every call is recorded, when auditing is on.
+    pub(super) audit: Option<Arc<AuditLog>>,
     /// Calls running now, so a shutdown can wait for them.
     pub(super) in_flight: std::sync::atomic::AtomicUsize,
     pub(super) idle: tokio::sync::Notify,
@@ -63,7 +68,7 @@ impl State {
         .await;
     }
 
-    pub(super) fn new(runtime: Arc<Runtime>, call_timeout: Duration) -> State {
+    pub(super) fn new(runtime: Arc<Runtime>, call_timeout: Duration, audit: Option<Arc<AuditLog>>) -> State {
         let mut s = State {
             runtime: runtime.clone(),
             tools: Vec::new(),
@@ -72,6 +77,7 @@ impl State {
             matchers: Vec::new(),
             prompts: Vec::new(),
             call_timeout,
+            audit,
             in_flight: Default::default(),
             idle: tokio::sync::Notify::new(),
         };
@@ -126,28 +132,108 @@ impl State {
     }
 
     /// Runs a call off the async threads, bounded by the call timeout; a panic inside the call
-    /// becomes an error for this call only.
+    /// becomes an error for this call only. Each call is recorded in the audit log (when on).
     pub(super) async fn call(
         &self,
         kind: EndpointKind,
         name: &str,
         args: Map<String, Json>,
         events: Option<Arc<dyn CallEvents>>,
+        caller: &Caller,
     ) -> Result<Json, ExecError> {
+        if let Some(why) = self.audit.as_ref().and_then(|a| a.refusal()) {
+            return Err(ExecError::Execution(why));
+        }
+        let started = Instant::now();
         let rt = self.runtime.clone();
         let name_owned = name.to_string();
         let _in_flight = InFlight::new(self);
         let cancel = crate::db::Cancel::default();
         let opts = CallOptions { cancel: Some(cancel.clone()), events, ..CallOptions::default() };
-        let task = tokio::task::spawn_blocking(move || rt.call(kind, &name_owned, &args, &opts));
-        match tokio::time::timeout(self.call_timeout, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(ExecError::Execution(format!("internal error: the call failed ({join})"))),
+        let user_id = opts.identity.as_ref().and_then(|i| i.user_id.clone());
+        let recorded_args = self.audit.as_ref().map(|_| args.clone());
+        let task = tokio::task::spawn_blocking(move || rt.call_traced(kind, &name_owned, &args, &opts));
+        let (outcome, trace) = match tokio::time::timeout(self.call_timeout, task).await {
+            Ok(Ok(traced)) => traced,
+            Ok(Err(join)) => {
+                (Err(ExecError::Execution(format!("internal error: the call failed ({join})"))), PolicyTrace::default())
+            }
             Err(_) => {
                 // stop DuckDB so the connection returns to the pool
                 cancel.cancel();
-                Err(ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs())))
+                let e = ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs()));
+                (Err(e), PolicyTrace::default())
             }
+        };
+        if let (Some(log), Some(args)) = (&self.audit, recorded_args) {
+            let endpoint = self.endpoint(kind, name);
+            let call = Call { kind, name, args: &args, outcome: &outcome, trace, caller, user_id, started };
+            log.record(call.record(endpoint));
+        }
+        outcome
+    }
+}
+
+/// Who called, as the audit log records it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Caller {
+    /// The HTTP session (`mcp-session-id`); none over stdio or stateless HTTP.
+    session_id: Option<String>,
+    http: bool,
+}
+
+impl Caller {
+    pub(super) fn of(ctx: &RequestContext<RoleServer>) -> Caller {
+        match ctx.extensions.get::<axum::http::request::Parts>() {
+            Some(parts) => Caller {
+                session_id: parts.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+                http: true,
+            },
+            None => Caller { session_id: None, http: false },
+        }
+    }
+}
+
+/// One finished call, as much of it as its audit record needs.
+struct Call<'a> {
+    kind: EndpointKind,
+    name: &'a str,
+    args: &'a Map<String, Json>,
+    outcome: &'a Result<Json, ExecError>,
+    trace: PolicyTrace,
+    caller: &'a Caller,
+    user_id: Option<String>,
+    started: Instant,
+}
+
+impl Call<'_> {
+    /// The record, `sensitive: true` values redacted by the endpoint's declared types.
+    fn record(self, endpoint: Option<&Endpoint>) -> CallRecord {
+        let params = endpoint.map(|e| e.parameters.as_slice()).unwrap_or_default();
+        let (output, error) = match self.outcome {
+            Ok(v) => (Some(audit::redact_output(endpoint.and_then(|e| e.return_type.as_ref()), v.clone())), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        CallRecord {
+            operation_type: match self.kind {
+                EndpointKind::Tool => OperationType::Tool,
+                EndpointKind::Resource => OperationType::Resource,
+                EndpointKind::Prompt => OperationType::Prompt,
+            },
+            operation_name: self.name.to_string(),
+            success: self.outcome.is_ok(),
+            duration: self.started.elapsed(),
+            finished: SystemTime::now(),
+            caller_type: if self.caller.http { "http" } else { "stdio" },
+            user_id: self.user_id,
+            session_id: self.caller.session_id.clone(),
+            trace_id: None,
+            input: audit::redact_arguments(params, self.args),
+            output,
+            error,
+            policies_evaluated: self.trace.evaluated,
+            policy_decision: self.trace.decision.map(|d| d.as_str()),
+            policy_reason: self.trace.reason,
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::exec::executor::ExecError;
 use crate::load::endpoint::EndpointKind;
 use crate::python::CallEvents;
 
-use super::catalog::State;
+use super::catalog::{Caller, State};
 
 use super::catalog::percent_decode;
 use super::schema;
@@ -185,7 +185,8 @@ impl ServerHandler for Handler {
         } else {
             (None, None)
         };
-        let outcome = self.state.call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default(), events).await;
+        let args = req.arguments.unwrap_or_default();
+        let outcome = self.state.call(EndpointKind::Tool, &name, args, events, &Caller::of(&ctx)).await;
         // the sender goes with the call; a call that timed out may still hold it
         let reported = match forward {
             Some(f) => tokio::time::timeout(Duration::from_millis(200), f).await.ok().and_then(Result::ok),
@@ -239,7 +240,7 @@ impl ServerHandler for Handler {
     async fn read_resource(
         &self,
         req: ReadResourceRequestParams,
-        _: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = req.uri.clone();
         let (template, args) = if self.state.endpoint(EndpointKind::Resource, &uri).is_some() {
@@ -262,7 +263,7 @@ impl ServerHandler for Handler {
             }
         };
         let mime = self.state.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
-        match self.state.call(EndpointKind::Resource, &template, args, None).await {
+        match self.state.call(EndpointKind::Resource, &template, args, None, &Caller::of(&ctx)).await {
             Ok(result) => {
                 // a Python resource may return content.resource(...) items (binary contents)
                 if let Some(items) = schema::content_items(&result) {
@@ -295,14 +296,14 @@ impl ServerHandler for Handler {
     async fn get_prompt(
         &self,
         req: GetPromptRequestParams,
-        _: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let Some(endpoint) = self.state.endpoint(EndpointKind::Prompt, &req.name) else {
             return Err(McpError::invalid_params(format!("Unknown prompt: {}", req.name), None));
         };
         let description = endpoint.description.clone();
         let args = req.arguments.unwrap_or_default();
-        match self.state.call(EndpointKind::Prompt, &req.name, args, None).await {
+        match self.state.call(EndpointKind::Prompt, &req.name, args, None, &Caller::of(&ctx)).await {
             Ok(Json::Array(messages)) => {
                 let messages = messages
                     .iter()
