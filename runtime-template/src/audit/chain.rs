@@ -14,24 +14,26 @@ use super::AuditError;
 /// The fields the hash leaves out: the hash itself and what signs it.
 const UNHASHED: [&str; 2] = ["record_hash", "signature"];
 
-/// The record's hash, hex.
+/// A parsed record's hash, hex (what `log verify` recomputes).
 pub(super) fn record_hash(fields: &Map<String, Json>) -> String {
     let mut text = Vec::with_capacity(512);
     canonical_object(fields, &UNHASHED, &mut text);
-    let digest = Sha256::digest(&text);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hash_hex(&text)
 }
 
-/// Links a record after `prev` (`None`: it starts a chain) and fills its hash and signature;
-/// returns the hash.
-pub(super) fn seal(fields: &mut Map<String, Json>, prev: Option<&str>, signer: Option<&Signer>) -> String {
-    fields.insert("prev_hash".into(), prev.map_or(Json::Null, |p| Json::String(p.into())));
-    let hash = record_hash(fields);
-    fields.insert("record_hash".into(), Json::String(hash.clone()));
-    if let Some(s) = signer {
-        fields.insert("signature".into(), Json::String(s.sign(&hash)));
+/// SHA-256 of a record's canonical text, hex.
+pub(super) fn hash_hex(canonical: &[u8]) -> String {
+    hex(&Sha256::digest(canonical))
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
     }
-    hash
+    s
 }
 
 fn canonical_object(m: &Map<String, Json>, skip: &[&str], out: &mut Vec<u8>) {
@@ -49,7 +51,8 @@ fn canonical_object(m: &Map<String, Json>, skip: &[&str], out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-fn canonical(v: &Json, out: &mut Vec<u8>) {
+/// A value's canonical JSON: keys sorted at every level, no whitespace.
+pub(super) fn canonical(v: &Json, out: &mut Vec<u8>) {
     match v {
         Json::Object(m) => canonical_object(m, &[], out),
         Json::Array(items) => {
@@ -80,7 +83,7 @@ impl Signer {
         })
     }
 
-    fn sign(&self, hash: &str) -> String {
+    pub(super) fn sign(&self, hash: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(self.0.sk.sign(hash.as_bytes(), None).as_ref())
     }
 
@@ -138,9 +141,8 @@ mod tests {
     #[test]
     fn signatures_verify_with_the_public_half_only() {
         let signer = Signer::from_pem(TEST_KEY).unwrap();
-        let mut m: Map<String, Json> = serde_json::from_str(r#"{"a": 1}"#).unwrap();
-        let hash = seal(&mut m, Some("00"), Some(&signer));
-        let sig = m["signature"].as_str().unwrap();
+        let hash = record_hash(&serde_json::from_str(r#"{"a": 1}"#).unwrap());
+        let sig = &signer.sign(&hash);
         assert!(signer.verifier().verify(&hash, sig));
         assert!(!signer.verifier().verify(&record_hash(&Map::new()), sig));
         assert!(Signer::from_pem("not a key").is_err());

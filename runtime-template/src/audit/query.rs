@@ -109,14 +109,14 @@ pub fn query(configured: &Path, filter: &Filter) -> Result<Found, AuditError> {
         return Ok(found);
     }
     let db = Database::in_memory()?;
+    let columns: Vec<(&str, &str)> = COLUMNS.iter().copied().filter(|(c, _)| LISTED.contains(c)).collect();
     let select = LISTED.join(", ");
     let mut i = 0;
     let mut group = 1;
     while i < candidates.len() {
         let end = (i + group).min(candidates.len());
-        let (sql, args) = select_sql(&select, &candidates[i..end], filter);
-        let sql = format!("{sql} ORDER BY timestamp DESC LIMIT {}", filter.limit);
-        let rows = db.query(&sql, &args, &|_| None)?;
+        let order = format!(" ORDER BY timestamp DESC LIMIT {}", filter.limit);
+        let rows = run(&db, &select, &columns, &candidates[i..end], filter, &order, &|sql| sql)?;
         found.records.extend(rows.rows.into_iter().map(listed));
         found.records.sort_by(|a, b| b["timestamp"].as_str().cmp(&a["timestamp"].as_str()));
         found.records.truncate(filter.limit);
@@ -125,7 +125,7 @@ pub fn query(configured: &Path, filter: &Filter) -> Result<Found, AuditError> {
         if found.records.len() == filter.limit {
             let oldest = found.records.last().and_then(|r| r["timestamp"].as_str()).unwrap_or_default().to_string();
             // the remaining files were last written before this one: nothing newer in them
-            if candidates.get(i).is_none_or(|(_, written)| written.as_str() < oldest.as_str()) {
+            if candidates.get(i).is_none_or(|c| c.written.as_str() < oldest.as_str()) {
                 break;
             }
         }
@@ -152,38 +152,43 @@ pub fn export(configured: &Path, filter: &Filter, format: ExportFormat, out: &Pa
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let create = if candidates.is_empty() {
-        let cols = COLUMNS.iter().map(|(c, t)| format!("NULL::{t} AS {c}")).collect::<Vec<_>>().join(", ");
-        (format!("CREATE TEMP TABLE export AS SELECT {cols} LIMIT 0"), Map::new())
-    } else {
-        let (sql, args) = select_sql(&select, &candidates, filter);
-        (format!("CREATE TEMP TABLE export AS {sql} ORDER BY timestamp DESC"), args)
-    };
-    db.query(&create.0, &create.1, &|_| None)?;
-    let count = db.query("SELECT count(*) AS n FROM export", &Map::new(), &|_| None)?;
-    let n = count.rows.first().and_then(|r| r["n"].as_u64()).unwrap_or(0);
     let target = quote_string(&out.to_string_lossy());
-    match format {
-        ExportFormat::Csv => db.execute_batch(&format!("COPY export TO {target} (FORMAT csv, HEADER)"))?,
+    let (prefix, suffix) = match format {
+        ExportFormat::Csv => ("COPY (".to_string(), format!(") TO {target} (FORMAT csv, HEADER)")),
         ExportFormat::DuckDb => {
             if out.exists() {
                 std::fs::remove_file(out)?;
             }
-            db.execute_batch(&format!(
-                "ATTACH {target} AS exported; CREATE TABLE exported.audit_logs AS SELECT * FROM export; DETACH exported"
-            ))?
+            db.execute_batch(&format!("ATTACH {target} AS exported"))?;
+            ("CREATE TABLE exported.audit_logs AS ".to_string(), String::new())
         }
+    };
+    let rows = if candidates.is_empty() {
+        let cols = COLUMNS.iter().map(|(c, t)| format!("NULL::{t} AS {c}")).collect::<Vec<_>>().join(", ");
+        db.query(&format!("{prefix}SELECT {cols} LIMIT 0{suffix}"), &Map::new(), &|_| None)?
+    } else {
+        // DuckDB answers COPY and CREATE TABLE AS with the number of rows written
+        let wrap = |sql: String| format!("{prefix}{sql}{suffix}");
+        run(&db, &select, COLUMNS, &candidates, filter, " ORDER BY timestamp DESC", &wrap)?
+    };
+    if format == ExportFormat::DuckDb {
+        db.execute_batch("DETACH exported")?;
     }
-    Ok(n)
+    Ok(rows.rows.first().and_then(|r| r.values().next()).and_then(Json::as_u64).unwrap_or(0))
 }
 
-/// The files that may hold matching records, newest first, each with the time it was last
-/// written (as record time text); and the incomplete last lines among them.
-#[allow(clippy::type_complexity)]
-fn candidate_files(
-    configured: &Path,
-    filter: &Filter,
-) -> Result<(Vec<(PathBuf, String)>, Vec<(PathBuf, usize)>), AuditError> {
+/// A records file that may hold matching records.
+struct Candidate {
+    path: PathBuf,
+    /// When it was last written, as record time text: no record in it is newer.
+    written: String,
+    /// Its last line is complete (DuckDB then reads it strictly, which is faster).
+    whole: bool,
+}
+
+/// The files that may hold matching records, newest first; and the incomplete last lines
+/// among them.
+fn candidate_files(configured: &Path, filter: &Filter) -> Result<(Vec<Candidate>, Vec<(PathBuf, usize)>), AuditError> {
     let since = filter.since.map(timestamp);
     let mut out = Vec::new();
     let mut incomplete = Vec::new();
@@ -195,19 +200,64 @@ fn candidate_files(
         if std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0) == 0 {
             continue;
         }
-        if let Some(line) = files::incomplete_last_line(&f.path)? {
+        let cut = files::incomplete_last_line(&f.path)?;
+        if let Some(line) = cut {
             incomplete.push((f.path.clone(), line));
         }
-        out.push((f.path, written));
+        out.push(Candidate { path: f.path, written, whole: cut.is_none() });
     }
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by(|a, b| b.written.cmp(&a.written));
     Ok((out, incomplete))
 }
 
-/// `SELECT <select> FROM read_json(<files>) WHERE <filter>`, with its parameters.
-fn select_sql(select: &str, files: &[(PathBuf, String)], filter: &Filter) -> (String, Map<String, Json>) {
-    let list = files.iter().map(|(p, _)| quote_string(&p.to_string_lossy())).collect::<Vec<_>>().join(", ");
-    let columns = COLUMNS.iter().map(|(c, t)| format!("{}: '{t}'", quote_string(c))).collect::<Vec<_>>().join(", ");
+/// `SELECT <select> FROM <files> WHERE <filter><tail>`, wrapped by `wrap` (an export), run.
+/// Whole files are read strictly; should one hold a line that is no JSON (edited by hand),
+/// everything is read again skipping such lines.
+fn run(
+    db: &Database,
+    select: &str,
+    columns: &[(&str, &str)],
+    files: &[Candidate],
+    filter: &Filter,
+    tail: &str,
+    wrap: &dyn Fn(String) -> String,
+) -> Result<crate::db::QueryResult, AuditError> {
+    let attempt = |tolerant: bool| {
+        let (sql, args) = select_sql(select, columns, files, filter, tolerant);
+        db.query(&wrap(format!("{sql}{tail}")), &args, &|_| None)
+    };
+    match attempt(false) {
+        Ok(rows) => Ok(rows),
+        Err(crate::db::DbError::Sql(_)) => Ok(attempt(true)?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `SELECT <select> FROM read_json(<files>) WHERE <filter>`, with its parameters; `tolerant`
+/// skips unreadable lines in every file (else only in files whose last line is cut short).
+fn select_sql(
+    select: &str,
+    columns: &[(&str, &str)],
+    files: &[Candidate],
+    filter: &Filter,
+    tolerant: bool,
+) -> (String, Map<String, Json>) {
+    let columns = columns.iter().map(|(c, t)| format!("{}: '{t}'", quote_string(c))).collect::<Vec<_>>().join(", ");
+    let reader = |files: Vec<&Candidate>, skip_errors: bool| {
+        let list = files.iter().map(|c| quote_string(&c.path.to_string_lossy())).collect::<Vec<_>>().join(", ");
+        format!(
+            "SELECT * FROM read_json([{list}], format = 'newline_delimited', records = true, \
+             ignore_errors = {skip_errors}, maximum_object_size = 67108864, columns = {{{columns}}})"
+        )
+    };
+    let (strict, lenient): (Vec<&Candidate>, Vec<&Candidate>) = files.iter().partition(|c| c.whole && !tolerant);
+    let mut sources = Vec::new();
+    if !strict.is_empty() {
+        sources.push(reader(strict, false));
+    }
+    if !lenient.is_empty() {
+        sources.push(reader(lenient, true));
+    }
     // a line DuckDB could not read (one cut short) comes back as a row of NULLs
     let mut conditions = vec!["record_id IS NOT NULL".to_string()];
     let mut args = Map::new();
@@ -232,11 +282,7 @@ fn select_sql(select: &str, files: &[(PathBuf, String)], filter: &Filter) -> (St
         Some(p) => bind("policy_decision = $policy", "policy", p),
         None => {}
     }
-    let filter_sql = format!(" WHERE {}", conditions.join(" AND "));
-    let sql = format!(
-        "SELECT {select} FROM read_json([{list}], format = 'newline_delimited', records = true, \
-         ignore_errors = true, maximum_object_size = 67108864, columns = {{{columns}}}){filter_sql}"
-    );
+    let sql = format!("SELECT {select} FROM ({}) WHERE {}", sources.join(" UNION ALL "), conditions.join(" AND "));
     (sql, args)
 }
 
