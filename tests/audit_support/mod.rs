@@ -109,12 +109,15 @@ pub fn log_json(dir: &Path, args: &[&str]) -> Json {
     serde_json::from_str::<Json>(&stdout).expect("JSON")["result"].clone()
 }
 
-/// A raw JSON-RPC session with `mxcp serve --transport stdio` (initialized).
+/// A raw JSON-RPC session with `mxcp serve --transport stdio` (initialized); its stderr is
+/// collected as it comes.
 pub struct RawStdio {
     pub child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     next_id: u64,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RawStdio {
@@ -132,7 +135,17 @@ impl RawStdio {
         let mut child = cmd.spawn().expect("server starts");
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut s = RawStdio { child, stdin, stdout, next_id: 1 };
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let pipe = child.stderr.take().expect("stderr");
+        let stderr_reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let mut s = RawStdio { child, stdin, stdout, next_id: 1, stderr, stderr_reader: Some(stderr_reader) };
         s.request(
             "initialize",
             json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
@@ -170,25 +183,24 @@ impl RawStdio {
         self.child.id().to_string()
     }
 
+    /// Waits (at most 20 s) until the server's stderr holds `text`.
+    pub fn wait_for_stderr(&self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !self.stderr.lock().unwrap().contains(text) {
+            assert!(std::time::Instant::now() < deadline, "no {text:?} on stderr: {}", self.stderr.lock().unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Closes stdin (the session ends) and waits; the exit code and stderr.
     pub fn finish(mut self) -> (Option<i32>, String) {
         drop(self.stdin.take());
-        let out = self.child.wait_with_output_stderr();
-        out
-    }
-}
-
-trait WaitStderr {
-    fn wait_with_output_stderr(&mut self) -> (Option<i32>, String);
-}
-
-impl WaitStderr for Child {
-    fn wait_with_output_stderr(&mut self) -> (Option<i32>, String) {
-        let mut err = String::new();
-        if let Some(mut e) = self.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        let code = self.child.wait().ok().and_then(|s| s.code());
+        if let Some(r) = self.stderr_reader.take() {
+            let _ = r.join();
         }
-        (self.wait().ok().and_then(|s| s.code()), err)
+        let err = self.stderr.lock().unwrap().clone();
+        (code, err)
     }
 }
 
