@@ -27,6 +27,7 @@ macro_rules! cases {
 }
 
 cases!(
+    audit_log,
     auth_udfs,
     discovery,
     duplicates,
