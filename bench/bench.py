@@ -19,6 +19,12 @@ and, for mxcp only, `mxcp build` of examples/inventory (SQL only), from a stripp
 the given binary (as release builds are):
   build     build time; size of the executable
   starts    spawn -> first tools/list of the built server: first start (empty cache) and warm
+and the audit log (mxcp only):
+  audit     tools/call median over stdio with auditing off and on (MXCP_AUDIT_ENABLED), rounds
+            alternating, and the difference of their medians
+  log       `mxcp log --since 1d` over --log-records records (default 1,000,000, in files
+            rotated at 50 MB, written over the last 12 hours, each file's time its last
+            record's, as a server leaves them); and a filter no record matches (every file read)
 """
 import argparse
 import http.client
@@ -264,6 +270,90 @@ def measure_built(mxcp, args, work):
     return r
 
 
+def audit_overhead(exe, work, n, rounds=7):
+    """Call medians with auditing off and on, in alternating rounds (the machine's load drifts):
+    the medians of the rounds, and the median of each round's difference."""
+    project = os.path.join(work, "audit-bench")
+    shutil.copytree(os.path.join(HERE, "project"), project)
+    env = dict(os.environ, MXCP_DISABLE_ANALYTICS="1")
+    env.pop("MXCP_CONFIG", None)
+    serve = [exe, "serve", "--transport", "stdio"]
+    off, on = [], []
+    for _ in range(rounds):
+        off.append(calls(serve, project, dict(env, MXCP_AUDIT_ENABLED="false"), n)[0])
+        on.append(calls(serve, project, dict(env, MXCP_AUDIT_ENABLED="true"), n)[0])
+    written = sum(1 for f in os.listdir(os.path.join(project, "audit")) if f.startswith("logs-default-"))
+    assert written >= rounds, "the audited runs wrote their files"
+    added = statistics.median(b - a for a, b in zip(off, on))
+    return statistics.median(off), statistics.median(on), added
+
+
+def write_audit_log(directory, records, hours=12.0, max_file_size=50 * 1024 * 1024):
+    """`records` records of the reference's layout over the last `hours`, rotated as a server does."""
+    os.makedirs(directory, exist_ok=True)
+    line = ('{"schema_name": "mxcp.endpoints", "schema_version": 2, "record_id": "%s", "timestamp": "%s", '
+            '"operation_type": "tool", "operation_name": "%s", "operation_status": "%s", "duration_ms": %d, '
+            '"caller_type": "http", "user_id": "user-%d", "session_id": "%s", "trace_id": null, '
+            '"input_data": {"item_id": %d, "category": "veg"}, "output_data": {"id": %d, "name": "apple", "price": 1.5}, '
+            '"error": %s, "policies_evaluated": ["input[0]: item_id == 13"], "policy_decision": "allow", "policy_reason": null, '
+            '"business_context": {"operation_type": "tool", "operation_name": "%s", "operation_status": "%s", "policy_decision": "allow"}, '
+            '"execution_events": [], "prev_hash": "%064x", "record_hash": "%064x", "signature": null}\n')
+    now = time.time()
+    start, step = now - hours * 3600, hours * 3600 / records
+    names = ["get_item", "list_items", "count_items"]
+    f, size, last, paths = None, 0, start, []
+    for i in range(records):
+        t = start + i * step
+        if f is None or size > max_file_size:
+            if f:
+                f.close()
+                os.utime(paths[-1], (last, last))
+            path = os.path.join(directory, time.strftime("logs-default-%Y%m%dT%H%M%S.jsonl", time.gmtime(t)))
+            paths.append(path)
+            f, size = open(path, "w"), 0
+        ok = i % 10 != 0
+        name = names[i % 3]
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int((t % 1) * 1e6)
+        text = line % (f"{i:08x}-0000-4000-8000-000000000000", stamp, name, "success" if ok else "error", i % 50,
+                       i % 100, f"s{i % 1000}", i, i, "null" if ok else '"Failed to execute SQL: boom"', name,
+                       "success" if ok else "error", i, i + 1)
+        f.write(text)
+        size += len(text)
+        last = t
+    f.close()
+    os.utime(paths[-1], (last, last))
+    return paths
+
+
+def log_query(exe, work, records, runs):
+    """Wall time of `mxcp log --since 1d` (median of runs) and of a filter no record matches."""
+    project = os.path.join(work, "log-bench")
+    os.makedirs(project)
+    audit = os.path.join(project, "audit")
+    with open(os.path.join(project, "mxcp-site.yml"), "w") as f:
+        f.write("mxcp: 1\nproject: logbench\nprofile: default\nprofiles:\n  default:\n    audit:\n      enabled: true\n")
+    print(f"writing {records} audit records ...", file=sys.stderr)
+    paths = write_audit_log(audit, records)
+    env = dict(os.environ, MXCP_DISABLE_ANALYTICS="1")
+    env.pop("MXCP_CONFIG", None)
+
+    def wall(args):
+        t = time.perf_counter()
+        out = subprocess.run([exe, "log", *args], cwd=project, env=env, capture_output=True, check=True)
+        return (time.perf_counter() - t) * 1000, out.stdout
+
+    wall(["--since", "1d"])
+    times = []
+    for _ in range(runs):
+        ms, out = wall(["--since", "1d", "--json"])
+        times.append(ms)
+    assert json.loads(out)["result"]["count"] == 100, "the 100 newest records"
+    worst, out = wall(["--since", "1d", "--tool", "nope", "--json"])
+    assert json.loads(out)["result"]["count"] == 0
+    mb = sum(os.path.getsize(p) for p in paths) / 1e6
+    return {"log": statistics.median(times), "log_worst": worst, "log_files": len(paths), "log_mb": mb}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mxcp", required=True)
@@ -272,10 +362,14 @@ def main():
     ap.add_argument("--calls", type=int, default=1000)
     ap.add_argument("--ref-calls", type=int, default=200)
     ap.add_argument("--http-seconds", type=float, default=5)
+    ap.add_argument("--log-records", type=int, default=1_000_000)
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mxcp-bench-")
     try:
         ours = measure("mxcp", args.mxcp, args, work)
+        print("measuring the audit log ...", file=sys.stderr)
+        audit_off, audit_on, audit_added = audit_overhead(args.mxcp, work, args.calls)
+        logs = log_query(args.mxcp, work, args.log_records, args.runs)
         built = measure_built(args.mxcp, args, work)
         ref = measure("reference", args.ref, args, work) if os.path.exists(args.ref) else None
     finally:
@@ -314,6 +408,12 @@ def main():
     print(f"  executable size               {built['size']:.1f} MB   bar: < 80 MB (release build)")
     print(f"  first start -> tools/list     {built['first']:.1f} ms   bar: < 500 ms{ref_start}")
     print(f"  warm start -> tools/list      {built['warm']:.1f} ms   bar: < 50 ms")
+    print("audit log (mxcp only):")
+    print(f"  call median, audit off / on   {audit_off:.3f} / {audit_on:.3f} ms; added (median of the "
+          f"rounds' differences) {audit_added * 1000:+.1f} us   bar: < 20 us")
+    print(f"  mxcp log --since 1d           {logs['log']:.0f} ms over {args.log_records} records "
+          f"({logs['log_files']} files, {logs['log_mb']:.0f} MB)   bar: < 1 s")
+    print(f"  a filter matching nothing     {logs['log_worst']:.0f} ms (every file read)")
     print("mxcp build of bench/pyproject (a Python tool):")
     print(f"  first start -> tools/list     {built['py_first']:.1f} ms   (extracts the standard library)")
     print(f"  warm start -> tools/list      {built['py_warm']:.1f} ms")

@@ -67,6 +67,8 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
         ServerCommand::List(a) => commands::list::run(a),
         ServerCommand::Run(a) => commands::run::run(a),
         ServerCommand::Test(a) => commands::test::run(a),
+        ServerCommand::Log(a) => commands::log::run(a),
+        ServerCommand::LogCleanup(a) => commands::log::cleanup(a),
         ServerCommand::Python(a) => {
             Ok(commands::python::main_with(commands::python::argv(a.args), payload_dependencies(&app)))
         }

@@ -43,6 +43,10 @@ pub enum Command {
     DriftSnapshot(DriftSnapshotArgs),
     /// Compare the project with its drift baseline (exit 1 on any drift)
     DriftCheck(DriftCheckArgs),
+    /// Show the audit log, newest first (or export it); `log verify` checks its hash chain
+    Log(LogArgs),
+    /// Delete audit records older than their retention (90 days)
+    LogCleanup(LogCleanupArgs),
     /// Build one self-contained executable that serves this project (no Python needed to run it)
     Build(BuildArgs),
     /// Install the project's Python dependencies (requirements.txt) with the embedded pip
@@ -303,6 +307,76 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub action: Option<LogAction>,
+    /// Only calls of this tool
+    #[arg(long, value_name = "NAME")]
+    pub tool: Option<String>,
+    /// Only reads of this resource (its URI template)
+    #[arg(long, value_name = "URI")]
+    pub resource: Option<String>,
+    /// Only renderings of this prompt
+    #[arg(long, value_name = "NAME")]
+    pub prompt: Option<String>,
+    /// Only this kind of endpoint
+    #[arg(long = "type", value_parser = ["tool", "resource", "prompt"])]
+    pub kind: Option<String>,
+    /// Only this policy decision (n/a: no policy ran)
+    #[arg(long, value_parser = ["allow", "deny", "warn", "n/a"])]
+    pub policy: Option<String>,
+    /// Only successful or failed calls
+    #[arg(long, value_parser = ["success", "error"])]
+    pub status: Option<String>,
+    /// Only records this recent: 10s, 5m, 2h, 1d
+    #[arg(long, value_name = "AGE")]
+    pub since: Option<String>,
+    /// At most this many records
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Write every matching record to a CSV file instead
+    #[arg(long, value_name = "PATH", conflicts_with = "export_duckdb")]
+    pub export_csv: Option<PathBuf>,
+    /// Write every matching record to a DuckDB file (table audit_logs) instead
+    #[arg(long, value_name = "PATH")]
+    pub export_duckdb: Option<PathBuf>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogAction {
+    /// Check the audit log's hash chain (and signatures, with a key): exit 1 and name the
+    /// first broken record if anything was changed, removed or reordered
+    Verify(LogVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogVerifyArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogCleanupArgs {
+    /// Only say what would be deleted
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Executable to write (default: dist/<project> in the project)
     #[arg(short = 'o', long, value_name = "PATH")]
@@ -338,6 +412,10 @@ pub enum ServerCommand {
     Run(RunArgs),
     /// Run the endpoints' inline tests
     Test(TestArgs),
+    /// Show the audit log (`log verify`: check its hash chain)
+    Log(LogArgs),
+    /// Delete audit records older than their retention
+    LogCleanup(LogCleanupArgs),
     /// Show what this executable carries: project, dependencies, files, payload hash
     Inspect,
     /// Extract the runtime into DIR, so that MXCP_CACHE_DIR=DIR starts with no writes

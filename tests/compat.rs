@@ -27,6 +27,7 @@ macro_rules! cases {
 }
 
 cases!(
+    audit_log,
     auth_config_bad,
     auth_config_ok,
     auth_udfs,

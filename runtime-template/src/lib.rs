@@ -15,10 +15,12 @@
 //! `python::CallEvents`). [`iso8601`] is a leaf both the model and `db` use.
 //! Concerns beside the flow, each behind a small interface the server calls: [`auth`]
 //! (who is calling over HTTP: access tokens checked as an OAuth resource server), [`limits`]
-//! (rates, concurrency caps with a queue, result size, per-address requests).
+//! (rates, concurrency caps with a queue, result size, per-address requests), [`audit`] (the
+//! audit log the server writes and `mxcp log` reads, through `db`).
 
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 
+pub mod audit;
 pub mod auth;
 pub mod bundle;
 pub mod check;

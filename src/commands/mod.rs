@@ -6,6 +6,7 @@ mod drift;
 mod init;
 mod lint;
 pub mod list;
+pub mod log;
 pub mod python;
 mod query;
 pub mod run;
@@ -33,6 +34,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::DriftSnapshot(args) => drift::snapshot(args),
         Command::DriftCheck(args) => drift::check(args),
+        Command::Log(args) => log::run(args),
+        Command::LogCleanup(args) => log::cleanup(args),
         Command::Deps(args) => deps::run(args),
         Command::Build(args) => build::run(args),
         // reached with global options first (`mxcp -C DIR python ...`)

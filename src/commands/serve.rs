@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use mxcp_runtime::audit::{AuditConfig, AuditError, AuditLog};
 use mxcp_runtime::diagnostics;
 use mxcp_runtime::exec::executor::Runtime;
 use mxcp_runtime::exec::identity::Identity;
@@ -25,13 +26,28 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Some("streamable-http") => Transport::StreamableHttp,
         Some(other) => bail!("transport '{other}' is not supported (use stdio or streamable-http)"),
     };
-    if let Some(refusal) = unenforced_configuration(&project) {
-        crate::commands::report_error(args.json_output, &refusal, None);
-        return Ok(ExitCode::FAILURE);
-    }
     // over stdio nobody authenticates: the caller is whoever started the server
     let user = crate::commands::parse_user_context(args.user_context.as_deref())?
         .and_then(|u| u.as_object().map(|u| Identity::from_user_context(u, "cli")));
+    // the audit log is opened (its file created) first: one that cannot be written refuses
+    // to start, rather than serving unaudited calls
+    let audit = match AuditConfig::for_project(&project).map(AuditLog::open).transpose() {
+        Ok(log) => log.map(Arc::new),
+        Err(e) => {
+            let help = "give it a writable place (audit.path in mxcp-site.yml; for a built server, a writable \
+                        MXCP_DATA_DIR), or turn auditing off (audit.enabled: false, or MXCP_AUDIT_ENABLED=false)";
+            let (message, help) = match e {
+                AuditError::Key(m) => (m, None),
+                e => (
+                    format!("profile '{}' enables the audit log, but it cannot be written: {e}", project.profile),
+                    Some(help),
+                ),
+            };
+            crate::commands::report_error(args.json_output, &message, help);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+
     let pool_size = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4);
     let mut runtime = Runtime::new(project, pool_size);
     if let Some(enabled) = args.sql_tools {
@@ -99,25 +115,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .unwrap_or_default(),
         http,
         user,
+        audit: audit.clone(),
         ..ServeOptions::default()
     };
-    serve::serve(Arc::new(runtime), opts)?;
+    let served = serve::serve(Arc::new(runtime), opts);
+    // every call has ended: what is queued is written before the process exits
+    if let Some(log) = audit {
+        log.shutdown();
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Configuration this build accepts but cannot enforce yet: serving anyway would lose the
-/// audit records the user asked for.
-fn unenforced_configuration(project: &mxcp_runtime::load::project::Project) -> Option<String> {
-    let audit = match std::env::var("MXCP_AUDIT_ENABLED").ok().map(|v| v.to_ascii_lowercase()) {
-        Some(v) if matches!(v.as_str(), "1" | "true" | "yes") => true,
-        Some(v) if matches!(v.as_str(), "0" | "false" | "no") => false,
-        _ => project.site.profiles.get(&project.profile).is_some_and(|p| p.audit_enabled),
-    };
-    audit.then(|| {
-        format!(
-            "profile '{}' enables the audit log, which this build does not write yet: refusing to serve \
-             unaudited calls (set audit.enabled: false, or MXCP_AUDIT_ENABLED=false)",
-            project.profile
-        )
-    })
 }

@@ -182,6 +182,24 @@ impl Database {
         })
     }
 
+    /// An in-memory database with one connection, for reading files through DuckDB's readers
+    /// (the audit log): no profile database is opened.
+    pub fn in_memory() -> Result<Database, DbError> {
+        let path = ":memory:";
+        let raw = raw::RawDb::open(path, &[("autoinstall_known_extensions", "false")])
+            .map_err(|message| DbError::Open { path: path.into(), message })?;
+        session::register(raw.raw_connect().map_err(DbError::Internal)?.0).map_err(DbError::Internal)?;
+        let conns = vec![pooled(raw.connect()?)?];
+        Ok(Database {
+            pool: Pool { free: Mutex::new(conns), available: Condvar::new() },
+            describe_cache: Mutex::new(HashMap::new()),
+            raw,
+            path: PathBuf::from(path),
+            readonly: false,
+            warnings: Vec::new(),
+        })
+    }
+
     /// Runs `sql`, binding each `$name` the statement uses from `args` (missing ones bind
     /// NULL). `types` gives declared parameter types, so dates bind as DATE and so on.
     pub fn query<'t>(

@@ -167,11 +167,36 @@ impl Runtime {
         args: &Map<String, Json>,
         opts: &CallOptions,
     ) -> Result<Json, ExecError> {
-        let e = self.find(kind, name).ok_or_else(|| ExecError::NotFound { kind: kind.as_str(), name: name.into() })?;
-        self.call_endpoint(e, args, opts)
+        self.call_traced(kind, name, args, opts).0
+    }
+
+    /// [`Runtime::call`], with what the endpoint's policies decided (for the audit log).
+    pub fn call_traced(
+        &self,
+        kind: EndpointKind,
+        name: &str,
+        args: &Map<String, Json>,
+        opts: &CallOptions,
+    ) -> (Result<Json, ExecError>, policy::PolicyTrace) {
+        let mut trace = policy::PolicyTrace::default();
+        let result = match self.find(kind, name) {
+            Some(e) => self.run_endpoint(e, args, opts, &mut trace),
+            None => Err(ExecError::NotFound { kind: kind.as_str(), name: name.into() }),
+        };
+        (result, trace)
     }
 
     pub fn call_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
+        self.run_endpoint(e, args, opts, &mut policy::PolicyTrace::default())
+    }
+
+    fn run_endpoint(
+        &self,
+        e: &Endpoint,
+        args: &Map<String, Json>,
+        opts: &CallOptions,
+        trace: &mut policy::PolicyTrace,
+    ) -> Result<Json, ExecError> {
         let args = types::coerce_arguments(&e.parameters, args).map_err(ExecError::Input)?;
         // hooks and plugin functions may be what SQL endpoints rely on
         if self.needs_python() {
@@ -180,7 +205,7 @@ impl Runtime {
         // the user object is built only for endpoints that have policies
         let has_policies = !(e.policies.input.is_empty() && e.policies.output.is_empty());
         let user = if has_policies { policy_user(opts) } else { Json::Null };
-        policy::enforce_input(&e.policies.input, &args, &user).map_err(|d| ExecError::Policy(d.0))?;
+        policy::enforce_input(&e.policies.input, &args, &user, trace).map_err(|d| ExecError::Policy(d.0))?;
         let raw = match e.kind {
             EndpointKind::Prompt => self.render_prompt(e, &args)?,
             _ => match e.language {
@@ -199,7 +224,7 @@ impl Runtime {
                 }
             }
         }
-        policy::enforce_output(&e.policies.output, shaped, &user, e.return_type.as_ref())
+        policy::enforce_output(&e.policies.output, shaped, &user, e.return_type.as_ref(), trace)
             .map_err(|d| ExecError::Policy(d.0))
     }
 

@@ -6,11 +6,56 @@
 
 use serde_json::{Map, Value as Json};
 
-use crate::load::endpoint::{DataType, PolicyAction, PolicyRule, TypeDef};
+use crate::load::endpoint::{PolicyAction, PolicyRule, TypeDef};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct Denied(pub String);
+
+/// What the policies of one call did, for the audit log: every rule evaluated (`input[0]:
+/// <condition>`, the reference's wording), the decision and its reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyTrace {
+    pub evaluated: Vec<String>,
+    /// `None` when no policy ran (the endpoint has none, or the call failed before them).
+    pub decision: Option<Decision>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny,
+    /// Allowed, with the output changed by a policy (filtered or masked fields).
+    Warn,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Warn => "warn",
+        }
+    }
+}
+
+impl PolicyTrace {
+    fn deny(&mut self, reason: &str) {
+        self.decision = Some(Decision::Deny);
+        self.reason = Some(reason.to_string());
+    }
+
+    /// An output rule changed the result: "warn", naming each action (the reference's wording
+    /// for one).
+    fn modified(&mut self, action: &str) {
+        self.decision = Some(Decision::Warn);
+        self.reason = Some(match self.reason.take() {
+            Some(r) => format!("{r}, {action}"),
+            None => format!("Output modified by {action}"),
+        });
+    }
+}
 
 /// Evaluates a CEL condition; an evaluation error counts as false (as in the reference).
 pub fn condition_holds(condition: &str, vars: &Map<String, Json>) -> bool {
@@ -48,18 +93,26 @@ pub fn compile_error(condition: &str) -> Option<String> {
     cel::Program::compile(condition).err().map(|e| e.to_string())
 }
 
-pub fn enforce_input(rules: &[PolicyRule], args: &Map<String, Json>, user: &Json) -> Result<(), Denied> {
+pub fn enforce_input(
+    rules: &[PolicyRule],
+    args: &Map<String, Json>,
+    user: &Json,
+    trace: &mut PolicyTrace,
+) -> Result<(), Denied> {
     if rules.is_empty() {
         return Ok(());
     }
     let mut vars = args.clone();
     vars.insert("user".into(), user.clone());
-    for rule in rules {
+    for (i, rule) in rules.iter().enumerate() {
+        trace.evaluated.push(format!("input[{i}]: {}", rule.condition));
         if rule.action == PolicyAction::Deny && condition_holds(&rule.condition, &vars) {
-            let reason = rule.reason.clone().unwrap_or_else(|| "Access denied by policy".into());
+            let reason = rule.reason.as_deref().unwrap_or("Access denied by policy");
+            trace.deny(reason);
             return Err(Denied(format!("Policy enforcement failed: {reason}")));
         }
     }
+    trace.decision = Some(Decision::Allow);
     Ok(())
 }
 
@@ -68,8 +121,13 @@ pub fn enforce_output(
     mut result: Json,
     user: &Json,
     return_type: Option<&TypeDef>,
+    trace: &mut PolicyTrace,
 ) -> Result<Json, Denied> {
-    for rule in rules {
+    if !rules.is_empty() && trace.decision.is_none() {
+        trace.decision = Some(Decision::Allow);
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        trace.evaluated.push(format!("output[{i}]: {}", rule.condition));
         let mut vars = Map::new();
         vars.insert("user".into(), user.clone());
         vars.insert("response".into(), result.clone());
@@ -79,22 +137,30 @@ pub fn enforce_output(
         let fields = rule.fields.as_deref().unwrap_or_default();
         match rule.action {
             PolicyAction::Deny => {
-                let reason = rule.reason.clone().unwrap_or_else(|| "Output blocked by policy".into());
+                let reason = rule.reason.as_deref().unwrap_or("Output blocked by policy");
+                trace.deny(reason);
                 return Err(Denied(format!("Output policy enforcement failed: {reason}")));
             }
-            PolicyAction::FilterFields => for_each_object(&mut result, &mut |m| {
-                for f in fields {
-                    m.shift_remove(f);
-                }
-            }),
-            PolicyAction::MaskFields => for_each_object(&mut result, &mut |m| {
-                for f in fields {
-                    if let Some(v) = m.get_mut(f) {
-                        *v = Json::String("****".into());
+            PolicyAction::FilterFields => {
+                trace.modified("filter_fields");
+                for_each_object(&mut result, &mut |m| {
+                    for f in fields {
+                        m.shift_remove(f);
                     }
-                }
-            }),
+                })
+            }
+            PolicyAction::MaskFields => {
+                trace.modified("mask_fields");
+                for_each_object(&mut result, &mut |m| {
+                    for f in fields {
+                        if let Some(v) = m.get_mut(f) {
+                            *v = Json::String("****".into());
+                        }
+                    }
+                })
+            }
             PolicyAction::FilterSensitiveFields => {
+                trace.modified("filter_sensitive_fields");
                 if let Some(def) = return_type {
                     remove_sensitive(&mut result, def);
                 }
@@ -120,27 +186,12 @@ fn for_each_object(v: &mut Json, f: &mut dyn FnMut(&mut Map<String, Json>)) {
 }
 
 fn remove_sensitive(v: &mut Json, def: &TypeDef) {
-    match (def.ty, v) {
-        (DataType::Object, Json::Object(m)) => {
-            if let Some(props) = &def.properties {
-                for (name, prop) in props {
-                    if prop.sensitive {
-                        m.shift_remove(name);
-                    } else if let Some(child) = m.get_mut(name) {
-                        remove_sensitive(child, prop);
-                    }
-                }
-            }
+    crate::load::types::visit_declared(def, v, &mut |def, v| {
+        if let (Some(props), Json::Object(m)) = (&def.properties, v) {
+            m.retain(|name, _| !props.get(name).is_some_and(|p| p.sensitive));
         }
-        (DataType::Array, Json::Array(items)) => {
-            if let Some(item_def) = &def.items {
-                for item in items {
-                    remove_sensitive(item, item_def);
-                }
-            }
-        }
-        _ => {}
-    }
+        true
+    });
 }
 
 #[cfg(test)]

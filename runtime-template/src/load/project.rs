@@ -59,6 +59,9 @@ pub struct Project {
     /// Where relative database paths resolve (a built server keeps its database outside the
     /// read-only payload); `None`: the project root.
     pub data_root: Option<PathBuf>,
+    /// A built server's data directory (`LoadOptions::data_root`), even when its database is
+    /// opened in place: where what it writes goes (the audit log). `None`: the project root.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Walks up from `start` to the first directory holding `mxcp-site.yml`.
@@ -135,6 +138,7 @@ impl Project {
             files: Vec::new(),
             findings,
             data_root: None,
+            data_dir: opts.data_root.clone(),
         };
         project.discover_endpoints();
         if let Some(d) = &opts.data_root {

@@ -69,6 +69,8 @@ pub struct ProfileConfig {
     pub audit_max_file_size: Option<u64>,
     /// `limits` (an mxcp extension).
     pub limits: crate::load::limits_config::LimitsConfig,
+    /// mxcp's own: refuse calls while the audit log cannot be written.
+    pub audit_fail_closed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -300,10 +302,11 @@ fn decode_profiles(f: &Fields, d: &mut Decoder) -> IndexMap<String, ProfileConfi
             }
         }
         if let Some(an) = pf.get("audit") {
-            if let Some(af) = d.map(an, &pf.path_of("audit"), &["enabled", "path", "max_file_size"]) {
+            if let Some(af) = d.map(an, &pf.path_of("audit"), &["enabled", "path", "max_file_size", "fail_closed"]) {
                 profile.audit_enabled = d.bool(&af, "enabled").unwrap_or(false);
                 profile.audit_path = d.string(&af, "path", false);
                 profile.audit_max_file_size = d.count(&af, "max_file_size");
+                profile.audit_fail_closed = d.bool(&af, "fail_closed").unwrap_or(false);
             }
         }
         out.insert(name, profile);

@@ -460,27 +460,38 @@ pub fn py_type(v: &Json) -> &'static str {
 /// JSON text where the return type declares an object or an array becomes that JSON: DuckDB's
 /// JSON columns arrive as text (as in the reference, where a `string` return keeps them so).
 pub fn embed_declared_json(def: &TypeDef, value: &mut Json) {
-    match (def.ty, value) {
-        (DataType::Object | DataType::Array, v @ Json::String(_)) => {
-            let parsed = v.as_str().and_then(|s| serde_json::from_str::<Json>(s).ok());
-            match parsed {
-                Some(p @ Json::Object(_)) if def.ty == DataType::Object => *v = p,
-                Some(p @ Json::Array(_)) if def.ty == DataType::Array => *v = p,
-                _ => return,
-            }
-            embed_declared_json(def, v);
+    visit_declared(def, value, &mut |def, v| {
+        let parsed = match (def.ty, &*v) {
+            (DataType::Object | DataType::Array, Json::String(s)) => serde_json::from_str::<Json>(s).ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(p @ Json::Object(_)) if def.ty == DataType::Object => *v = p,
+            Some(p @ Json::Array(_)) if def.ty == DataType::Array => *v = p,
+            _ => {}
         }
+        true
+    });
+}
+
+/// Calls `f` on `value` with its declared type and, while `f` returns true, on the values of
+/// the declared properties of an object and the items of an array, depth first.
+pub fn visit_declared(def: &TypeDef, value: &mut Json, f: &mut dyn FnMut(&TypeDef, &mut Json) -> bool) {
+    if !f(def, value) {
+        return;
+    }
+    match (def.ty, value) {
         (DataType::Object, Json::Object(m)) => {
             for (name, prop) in def.properties.iter().flatten() {
                 if let Some(v) = m.get_mut(name) {
-                    embed_declared_json(prop, v);
+                    visit_declared(prop, v, f);
                 }
             }
         }
         (DataType::Array, Json::Array(items)) => {
             if let Some(item_def) = &def.items {
                 for v in items {
-                    embed_declared_json(item_def, v);
+                    visit_declared(item_def, v, f);
                 }
             }
         }

@@ -33,7 +33,8 @@ pub struct UserConfig {
 }
 
 const TOP_KEYS: &[&str] = &["mxcp", "projects", "vault", "onepassword", "transport", "models", "logging"];
-const PROFILE_KEYS: &[&str] = &["secrets", "plugin", "auth", "telemetry"];
+// `audit` (signing_key, verify_key) is mxcp's own
+const PROFILE_KEYS: &[&str] = &["secrets", "plugin", "auth", "telemetry", "audit"];
 
 impl UserConfig {
     /// The default configuration used when no file exists.

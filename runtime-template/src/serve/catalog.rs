@@ -3,17 +3,20 @@
 //! timeout, a panic failing only its own call.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use regex::Regex;
 use rmcp::model::{Prompt, PromptArgument, Resource, ResourceTemplate, Tool, ToolAnnotations};
 use serde_json::{Map, Value as Json};
 
+use crate::audit::AuditLog;
 use crate::exec::executor::{CallOptions, ExecError, Runtime};
 use crate::exec::identity::{Identity, Request};
+use crate::exec::policy::PolicyTrace;
 use crate::load::endpoint::{Endpoint, EndpointKind};
 use crate::python::CallEvents;
 
+use super::audit_record::Origin;
 use super::schema;
 
 /// Everything built once at start.
@@ -28,6 +31,8 @@ pub(super) struct State {
     pub(super) call_timeout: Duration,
     /// Who calls when the transport names nobody (stdio: `serve --user-context`, else anonymous).
     pub(super) default_caller: Caller,
+    /// Where every call is recorded, when auditing is on.
+    pub(super) audit: Option<Arc<AuditLog>>,
     /// Calls running now, so a shutdown can wait for them.
     pub(super) in_flight: std::sync::atomic::AtomicUsize,
     pub(super) idle: tokio::sync::Notify,
@@ -77,7 +82,7 @@ impl State {
         .await;
     }
 
-    pub(super) fn new(runtime: Arc<Runtime>, call_timeout: Duration) -> State {
+    pub(super) fn new(runtime: Arc<Runtime>, call_timeout: Duration, audit: Option<Arc<AuditLog>>) -> State {
         let mut s = State {
             runtime: runtime.clone(),
             tools: Vec::new(),
@@ -87,6 +92,7 @@ impl State {
             prompts: Vec::new(),
             call_timeout,
             default_caller: Caller::default(),
+            audit,
             in_flight: Default::default(),
             idle: tokio::sync::Notify::new(),
             draining: Default::default(),
@@ -143,7 +149,8 @@ impl State {
     }
 
     /// Runs a call off the async threads, bounded by the call timeout; a panic inside the call
-    /// becomes an error for this call only.
+    /// becomes an error for this call only. Over a limit the call does not start (the outer
+    /// `Err`). Each call that ran is recorded in the audit log (when on).
     pub(super) async fn call(
         &self,
         kind: EndpointKind,
@@ -151,13 +158,17 @@ impl State {
         args: Map<String, Json>,
         caller: Option<&Caller>,
         events: Option<Arc<dyn CallEvents>>,
+        origin: &Origin,
     ) -> Result<Result<Json, ExecError>, crate::limits::Refusal> {
         let caller = caller.unwrap_or(&self.default_caller);
-        // over a limit the call does not start (Err); otherwise it holds its slots until it
-        // really ends, even past a timeout
+        // a call holds its slots until it really ends, even past a timeout
         let admission =
             if self.limits.limits_calls() { Some(self.limits.admit(&caller_key(caller), name).await?) } else { None };
+        if let Some(why) = self.audit.as_ref().and_then(|a| a.refusal()) {
+            return Ok(Err(ExecError::Execution(why)));
+        }
         let max_bytes = self.limits.max_result_bytes;
+        let started = Instant::now();
         let rt = self.runtime.clone();
         let name_owned = name.to_string();
         let _in_flight = InFlight::new(self);
@@ -169,19 +180,41 @@ impl State {
             events,
             ..CallOptions::default()
         };
+        let user_id = opts.identity.as_ref().and_then(|i| i.user_id.clone());
+        let recorded_args = self.audit.as_ref().map(|_| args.clone());
         let task = tokio::task::spawn_blocking(move || {
             let _admission = admission;
-            rt.call(kind, &name_owned, &args, &opts).and_then(|r| within_size(r, max_bytes))
+            let (outcome, trace) = rt.call_traced(kind, &name_owned, &args, &opts);
+            (outcome.and_then(|r| within_size(r, max_bytes)), trace)
         });
-        Ok(match tokio::time::timeout(self.call_timeout, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(ExecError::Execution(format!("internal error: the call failed ({join})"))),
+        let (outcome, trace) = match tokio::time::timeout(self.call_timeout, task).await {
+            Ok(Ok(traced)) => traced,
+            Ok(Err(join)) => {
+                (Err(ExecError::Execution(format!("internal error: the call failed ({join})"))), PolicyTrace::default())
+            }
             Err(_) => {
                 // stop DuckDB so the connection returns to the pool
                 cancel.cancel();
-                Err(ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs())))
+                let timed_out =
+                    ExecError::Execution(format!("the call timed out after {} s", self.call_timeout.as_secs()));
+                (Err(timed_out), PolicyTrace::default())
             }
-        })
+        };
+        if let (Some(log), Some(args)) = (&self.audit, recorded_args) {
+            let endpoint = self.endpoint(kind, name);
+            let call = super::audit_record::Call {
+                kind,
+                name,
+                args: &args,
+                outcome: &outcome,
+                trace,
+                origin,
+                user_id,
+                started,
+            };
+            log.record(call.record(endpoint));
+        }
+        Ok(outcome)
     }
 }
 

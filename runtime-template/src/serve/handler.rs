@@ -24,6 +24,7 @@ use crate::exec::executor::ExecError;
 use crate::load::endpoint::EndpointKind;
 use crate::python::CallEvents;
 
+use super::audit_record::Origin;
 use super::catalog::{Caller, State};
 
 use super::catalog::percent_decode;
@@ -196,11 +197,10 @@ impl ServerHandler for Handler {
         } else {
             (None, None)
         };
-        let outcome = self
-            .state
-            .call(EndpointKind::Tool, &name, req.arguments.unwrap_or_default(), caller(&ctx), events)
-            .await
-            .map_err(limited)?;
+        let args = req.arguments.unwrap_or_default();
+        let origin = Origin::of(&ctx);
+        let outcome =
+            self.state.call(EndpointKind::Tool, &name, args, caller(&ctx), events, &origin).await.map_err(limited)?;
         // the sender goes with the call; a call that timed out may still hold it
         let reported = match forward {
             Some(f) => tokio::time::timeout(Duration::from_millis(200), f).await.ok().and_then(Result::ok),
@@ -277,7 +277,13 @@ impl ServerHandler for Handler {
             }
         };
         let mime = self.state.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
-        match self.state.call(EndpointKind::Resource, &template, args, caller(&ctx), None).await.map_err(limited)? {
+        let origin = Origin::of(&ctx);
+        match self
+            .state
+            .call(EndpointKind::Resource, &template, args, caller(&ctx), None, &origin)
+            .await
+            .map_err(limited)?
+        {
             Ok(result) => {
                 // a Python resource may return content.resource(...) items (binary contents)
                 if let Some(items) = schema::content_items(&result) {
@@ -317,7 +323,13 @@ impl ServerHandler for Handler {
         };
         let description = endpoint.description.clone();
         let args = req.arguments.unwrap_or_default();
-        match self.state.call(EndpointKind::Prompt, &req.name, args, caller(&ctx), None).await.map_err(limited)? {
+        let origin = Origin::of(&ctx);
+        match self
+            .state
+            .call(EndpointKind::Prompt, &req.name, args, caller(&ctx), None, &origin)
+            .await
+            .map_err(limited)?
+        {
             Ok(Json::Array(messages)) => {
                 let messages = messages
                     .iter()

@@ -13,7 +13,7 @@ use crate::exec::identity::Request;
 
 use super::catalog::{Caller, State};
 use super::handler::Handler;
-use super::{ServeOptions, ServerError, gate};
+use super::{ServeOptions, ServerError, gate, shutdown_signal};
 
 /// Serves streamable HTTP at `/mcp` until SIGINT/SIGTERM, letting calls in flight finish.
 pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), ServerError> {
@@ -242,24 +242,4 @@ async fn gate_http(
             .into_response();
     }
     next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

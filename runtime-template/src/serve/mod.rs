@@ -4,6 +4,7 @@
 //! isolation. `handler` answers the MCP requests; `stdio` and `http` are the transports;
 //! [`schema`] turns declared types into JSON Schema and results into MCP content.
 
+mod audit_record;
 mod catalog;
 mod gate;
 mod handler;
@@ -14,6 +15,7 @@ mod stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::AuditLog;
 use crate::exec::executor::Runtime;
 
 use catalog::State;
@@ -55,6 +57,8 @@ pub struct ServeOptions {
     pub user: Option<crate::exec::identity::Identity>,
     /// The site profile's `limits`.
     pub limits: crate::load::limits_config::LimitsConfig,
+    /// Every call is recorded here (`None`: auditing is off).
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 impl Default for ServeOptions {
@@ -72,6 +76,7 @@ impl Default for ServeOptions {
             http: Default::default(),
             user: None,
             limits: Default::default(),
+            audit: None,
         }
     }
 }
@@ -84,12 +89,13 @@ where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let state = Arc::new(State::new(runtime, call_timeout));
+    let state = Arc::new(State::new(runtime, call_timeout, None));
     // an in-memory stream does not fail: the session's end is the input's end
     let _ = stdio::run_gated(Box::new(input), Box::new(output), |i, o| stdio::session(state, i, o)).await;
 }
 
-/// Serves until stdin closes (stdio) or SIGINT/SIGTERM (HTTP, after in-flight calls finish).
+/// Serves until stdin closes (stdio) or SIGINT/SIGTERM (after the calls in flight finish, so
+/// their audit records are queued before the caller shuts the audit log down).
 pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerError> {
     // the protocol leaves fd 1 before any Python or C extension could print to it
     let proto_out = match opts.transport {
@@ -106,7 +112,7 @@ pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerErro
 }
 
 fn serve_with(runtime: Arc<Runtime>, opts: ServeOptions, proto_out: Option<std::fs::File>) -> Result<(), ServerError> {
-    let mut state = State::new(runtime, opts.call_timeout);
+    let mut state = State::new(runtime, opts.call_timeout, opts.audit.clone());
     state.default_caller.identity = opts.user.clone().map(Arc::new);
     state.limits = Arc::new(crate::limits::Limits::new(&opts.limits));
     let state = Arc::new(state);
@@ -117,10 +123,43 @@ fn serve_with(runtime: Arc<Runtime>, opts: ServeOptions, proto_out: Option<std::
         Transport::StreamableHttp => tokio::runtime::Builder::new_multi_thread().enable_all().worker_threads(2).build(),
     }
     .map_err(|e| ServerError::Start(e.to_string()))?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         match opts.transport {
-            Transport::Stdio => stdio::serve(state, proto_out.expect("taken for stdio")).await,
+            Transport::Stdio => {
+                let draining = state.clone();
+                tokio::select! {
+                    r = stdio::serve(state, proto_out.expect("taken for stdio")) => r,
+                    _ = shutdown_signal() => {
+                        draining.drain(Duration::from_secs(30)).await;
+                        Ok(())
+                    }
+                }
+            }
             Transport::StreamableHttp => http::serve(state, &opts).await,
         }
-    })
+    });
+    // a blocking read of a terminal's stdin must not hold the exit
+    rt.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
