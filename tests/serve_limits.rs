@@ -171,3 +171,46 @@ fn limit_mistakes_are_positioned() {
         ]
     );
 }
+
+#[test]
+fn the_rate_holds_over_stdio_too() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = common::project(&[("tools/fast.yml", FAST_TOOL)]);
+    common::write(
+        dir.path(),
+        "mxcp-site.yml",
+        "mxcp: 1\nproject: test\nprofile: default\nprofiles:\n  default:\n    limits:\n      calls_per_minute: 6\n      burst: 2\n",
+    );
+    let mut child = common::mxcp(dir.path())
+        .args(["serve", "--transport", "stdio"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut send = |line: String| writeln!(input, "{line}").unwrap();
+    send(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#.into());
+    send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into());
+    for id in 1..=3 {
+        send(
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "fast", "arguments": {}}})
+                .to_string(),
+        );
+    }
+    let mut replies = Vec::new();
+    while replies.len() < 4 {
+        let v: Json = serde_json::from_str(&output.next().expect("a reply").unwrap()).unwrap();
+        if v.get("id").is_some() {
+            replies.push(v);
+        }
+    }
+    // a refused call answers at once, so replies may come in any order
+    let by_id = |id: i64| replies.iter().find(|r| r["id"] == id).expect("a reply per call");
+    assert!(by_id(1)["result"].is_object() && by_id(2)["result"].is_object(), "within the burst: {replies:?}");
+    assert_eq!(by_id(3)["error"]["code"], -32001, "the third call is over the burst: {replies:?}");
+    drop(send);
+    drop(input); // stdin closes: the server ends
+    let _ = child.wait();
+}
