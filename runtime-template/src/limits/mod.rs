@@ -89,9 +89,7 @@ impl Limits {
             queue: cfg.queue.map(|q| q as usize).unwrap_or(usize::MAX),
             waiting: AtomicUsize::new(0),
             queue_timeout: Duration::from_secs(cfg.queue_timeout_seconds.unwrap_or(30)),
-            per_address: cfg
-                .requests_per_second_per_address
-                .map(|n| rate::Rate::new(n, Duration::from_secs(1), cfg.burst.unwrap_or(n.max(1)))),
+            per_address: cfg.requests_per_second_per_address.map(|n| rate::Rate::new(n, Duration::from_secs(1), n)),
             max_result_bytes: cfg.max_result_bytes,
             admitted: AtomicUsize::new(0),
         }
