@@ -41,7 +41,8 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_max_request_body_bytes(opts.max_request_bytes);
-    let draining = state.clone();
+    // the server's state, for the readiness probe, the address limit and the shutdown
+    let shared = state.clone();
     let service = StreamableHttpService::new(
         move || Ok(Handler::new(state.clone())),
         LocalSessionManager::default().into(),
@@ -70,12 +71,11 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         }
     }
     // outermost: a flood from one address is refused before any token is checked
-    if draining.limits.limits_addresses() {
-        let limits = draining.limits.clone();
+    if shared.limits.limits_addresses() {
+        let limits = shared.limits.clone();
         mcp = mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limits.clone(), req, next)));
     }
-    let ready = draining.clone();
-    let ready_flag = draining.clone();
+    let ready = shared.clone();
     let app = app
         .merge(mcp)
         .route(
@@ -95,20 +95,20 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
     // long-lived streams (sessions, GET streams) are closed so the graceful wait can end
     let stopping = Arc::new(tokio::sync::Notify::new());
     let stopped = stopping.clone();
+    let drained = shared.clone();
     tokio::spawn(async move {
         stopped.notified().await;
-        draining.drain(Duration::from_secs(30)).await;
+        drained.drain(Duration::from_secs(30)).await;
         // rmcp writes a finished call's reply to its stream asynchronously: let it go out
         // before the sessions (and their streams) are cancelled
         tokio::time::sleep(Duration::from_millis(250)).await;
-        draining.drain(Duration::from_secs(30)).await;
+        drained.drain(Duration::from_secs(30)).await;
         cancel.cancel();
     });
-    let flag = ready_flag;
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
-            flag.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            shared.draining.store(true, std::sync::atomic::Ordering::SeqCst);
             stopping.notify_one();
         })
         .await
