@@ -25,6 +25,9 @@ and the audit log (mxcp only):
   log       `mxcp log --since 1d` over --log-records records (default 1,000,000, in files
             rotated at 50 MB, written over the last 12 hours, each file's time its last
             record's, as a server leaves them); and a filter no record matches (every file read)
+and behind a load balancer (mxcp only; Debian's HAProxy, skipped when it is not installed):
+  replicas  16 clients for --http-seconds through HAProxy to 1, then 3, `serve --stateless`
+            replicas: calls/s (bench/replicas.py)
 """
 import argparse
 import http.client
@@ -38,6 +41,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import replicas
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
@@ -385,6 +390,8 @@ def main():
         audit_off, audit_on, audit_added = audit_overhead(args.mxcp, work, args.calls)
         logs = log_query(args.mxcp, work, args.log_records, args.runs)
         built = measure_built(args.mxcp, args, work)
+        print("measuring replicas behind HAProxy ...", file=sys.stderr)
+        fleet = replicas.measure(args.mxcp, args.http_seconds)
         ref = measure("reference", args.ref, args, work) if os.path.exists(args.ref) else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -428,6 +435,13 @@ def main():
     print(f"  mxcp log --since 1d           {logs['log']:.0f} ms over {args.log_records} records "
           f"({logs['log_files']} files, {logs['log_mb']:.0f} MB)   bar: < 1 s")
     print(f"  a filter matching nothing     {logs['log_worst']:.0f} ms (every file read)")
+    if fleet is None:
+        print("behind HAProxy: skipped (haproxy not installed; ./dev bench installs it)")
+    else:
+        one, three = fleet[1], fleet[3]
+        gain = f" ({three / one:.2f}x)" if isinstance(one, float) and isinstance(three, float) else ""
+        print(f"  HTTP through HAProxy, 16 clients: 1 replica {fmt(one, 'calls/s')}, "
+              f"3 replicas {fmt(three, 'calls/s')}{gain} (2 cores for all)")
     print("mxcp build of bench/pyproject (a Python tool):")
     print(f"  first start -> tools/list     {built['py_first']:.1f} ms   (extracts the standard library)")
     print(f"  warm start -> tools/list      {built['py_warm']:.1f} ms")

@@ -119,6 +119,52 @@ fn results_over_the_size_cap_are_errors() {
     assert!(text.contains("over this server's limit of 100 bytes"), "{text}");
 }
 
+/// The query stops at the first chunk over the cap: a result DuckDB would hold as more than a
+/// gigabyte (and several as JSON) is refused without the server's memory growing to it; results
+/// within the cap come through the streamed path unchanged.
+#[test]
+fn queries_stop_at_the_result_cap_while_they_are_fetched() {
+    let dir = common::project(&[
+        (
+            "tools/huge.yml",
+            "mxcp: 1\ntool:\n  name: huge\n  return: {type: array, items: {type: object}}\n  source: {code: \"SELECT range AS n, repeat('x', 100) AS pad FROM range(10000000)\"}\n",
+        ),
+        (
+            "tools/many.yml",
+            "mxcp: 1\ntool:\n  name: many\n  return: {type: array, items: {type: object}}\n  source: {code: \"SELECT range AS n FROM range(10000000)\"}\n",
+        ),
+        (
+            "tools/typed.yml",
+            "mxcp: 1\ntool:\n  name: typed\n  parameters:\n    - {name: day, type: string, format: date}\n  return: {type: object}\n  source: {code: \"SELECT $day::DATE + 1 AS next, '{\\\"a\\\": 1}'::JSON AS j, 12.50::DECIMAL(5,2) AS d, uuid '00000000-0000-0000-0000-000000000001' AS u\"}\n",
+        ),
+    ]);
+    common::write(
+        dir.path(),
+        "mxcp-site.yml",
+        "mxcp: 1\nproject: test\nprofile: default\nprofiles:\n  default:\n    limits:\n      max_result_bytes: 1000000\n      max_result_rows: 50000\n",
+    );
+    let server = HttpServer::start(dir.path(), &[]);
+    let s = session(&server.url);
+    for (tool, expected) in [
+        ("huge", "over this server's limit of 1000000 bytes (limits.max_result_bytes)"),
+        ("many", "more than 50000 rows, this server's limit (limits.max_result_rows)"),
+    ] {
+        let start = Instant::now();
+        let reply = call(&server.url, &s, tool, json!({}));
+        assert_eq!(reply["result"]["isError"], true, "{reply}");
+        let text = reply["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains(expected), "{tool}: {text}");
+        assert!(start.elapsed() < Duration::from_secs(20), "{tool} took {:?}", start.elapsed());
+    }
+    // materialized, the first result alone is over 1 GB in DuckDB
+    let peak = server.peak_rss();
+    assert!(peak > 0 && peak < 600 << 20, "peak RSS {} MB", peak >> 20);
+    let reply = call(&server.url, &s, "typed", json!({"day": "2026-12-01"}));
+    // exactly what the materialized path (no limits) gives, as `mxcp run` shows it
+    let expected = r#"{"next":"2026-12-02","j":"{\"a\": 1}","d":12.50,"u":"00000000-0000-0000-0000-000000000001"}"#;
+    assert_eq!(reply["result"]["structuredContent"].to_string(), expected, "{reply}");
+}
+
 #[test]
 fn one_address_over_its_request_rate_gets_429() {
     let (server, _dir) = serve("      requests_per_second_per_address: 2\n");

@@ -132,6 +132,17 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
+    /// The server's peak resident memory so far (VmHWM), in bytes.
+    #[allow(dead_code)]
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+        kb.unwrap_or(0) * 1024
+    }
+
     pub fn start(dir: &std::path::Path, extra: &[&str]) -> HttpServer {
         Self::start_with_env(dir, extra, &[])
     }

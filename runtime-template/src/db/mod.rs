@@ -3,6 +3,7 @@
 
 mod catalog;
 mod convert;
+mod query;
 mod raw;
 mod session;
 mod sql_type;
@@ -41,6 +42,19 @@ pub enum DbError {
     Setup(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// More rows or bytes than a [`ResultCap`] allows: the query stopped there.
+    #[error("{0}")]
+    ResultTooLarge(String),
+}
+
+/// How much one query may return (the serving limits `max_result_rows`/`max_result_bytes`).
+/// Checked chunk by chunk while DuckDB's columnar result becomes JSON, so an oversized result
+/// stops at the first chunk over the limit instead of growing into JSON values in memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResultCap {
+    pub rows: Option<u64>,
+    /// Of the rows as JSON text.
+    pub bytes: Option<u64>,
 }
 
 /// How to open a profile's database.
@@ -218,10 +232,10 @@ impl Database {
         args: &Map<String, Json>,
         types: &dyn Fn(&str) -> Option<&'t BindType>,
     ) -> Result<JsonRows, DbError> {
-        self.query_json_cancellable(sql, args, types, None, None)
+        self.query_json_cancellable(sql, args, types, None, None, ResultCap::default())
     }
 
-    /// [`Database::query_json`] that `cancel` can stop from another thread.
+    /// [`Database::query_json`] that `cancel` can stop from another thread, within `cap`.
     pub fn query_json_cancellable<'t>(
         &self,
         sql: &str,
@@ -229,6 +243,7 @@ impl Database {
         types: &dyn Fn(&str) -> Option<&'t BindType>,
         cancel: Option<&Cancel>,
         session: Option<&Arc<SqlSession>>,
+        cap: ResultCap,
     ) -> Result<JsonRows, DbError> {
         let conn = self.pool.take();
         if let Some(c) = cancel {
@@ -241,7 +256,7 @@ impl Database {
         // A panic inside the duckdb crate must not lose the pooled connection or the caller's
         // thread: the connection is discarded and replaced.
         let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_query_json(&conn.0, sql, args, types)));
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| query::run_json(&conn.0, sql, args, types, cap)));
         if let Some(c) = cancel {
             c.disarm();
         }
@@ -295,36 +310,6 @@ impl Database {
         self.describe_cache.lock().expect("lock").insert(sql.to_string(), d.clone());
         d
     }
-}
-
-/// Runs a statement and writes its rows as a JSON array.
-fn run_query_json<'t>(
-    conn: &duckdb::Connection,
-    sql: &str,
-    args: &Map<String, Json>,
-    types: &dyn Fn(&str) -> Option<&'t BindType>,
-) -> Result<JsonRows, DbError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    for i in 1..=stmt.parameter_count() {
-        let name = stmt.parameter_name(i)?;
-        let value = args.get(&name).unwrap_or(&Json::Null);
-        let bound = to_duck_value(value, types(&name));
-        stmt.raw_bind_parameter(i, bound)?;
-    }
-    // raw_query() alone would not execute the statement (and silently yield no rows)
-    stmt.raw_execute()?;
-    let schema = stmt.schema();
-    let columns: Vec<(String, SqlType)> = (0..stmt.column_count())
-        .map(|i| (schema.field(i).name().clone(), logical_type(&stmt.column_logical_type(i))))
-        .collect();
-    let mut json = Vec::with_capacity(256);
-    json.push(b'[');
-    let mut rows = 0;
-    while let Some(batch) = stmt.step()? {
-        convert::write_rows(&batch, &columns, &mut json, &mut rows);
-    }
-    json.push(b']');
-    Ok(JsonRows { columns, json, rows })
 }
 
 /// The top-level DuckDB type of an executed column (children only where conversion needs them).

@@ -46,6 +46,8 @@ pub struct CallOptions {
     pub cancel: Option<crate::db::Cancel>,
     /// Notifications raised by Python code during the call.
     pub events: Option<Arc<dyn CallEvents>>,
+    /// How much an SQL endpoint's query may return (serving limits; none otherwise).
+    pub result_cap: crate::db::ResultCap,
 }
 
 pub struct Runtime {
@@ -231,7 +233,8 @@ impl Runtime {
     fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
         let session = Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref());
         let run = |sql: &str, args: &Map<String, Json>, binds: &[(String, BindType)]| {
-            self.query_cancellable(sql, args, binds, opts.cancel.as_ref(), session.as_ref()).map(QueryResult::into_json)
+            self.query_cancellable(sql, args, binds, opts.cancel.as_ref(), session.as_ref(), opts.result_cap)
+                .map(QueryResult::into_json)
         };
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
@@ -268,7 +271,7 @@ impl Runtime {
         if self.needs_python() {
             self.python()?;
         }
-        self.query_cancellable(sql, args, &bind_types(params), None, None)
+        self.query_cancellable(sql, args, &bind_types(params), None, None, Default::default())
     }
 
     fn query_cancellable(
@@ -278,12 +281,16 @@ impl Runtime {
         binds: &[(String, BindType)],
         cancel: Option<&crate::db::Cancel>,
         session: Option<&Arc<crate::db::SqlSession>>,
+        cap: crate::db::ResultCap,
     ) -> Result<QueryResult, ExecError> {
         let db = self.db().map_err(|e| ExecError::Execution(e.to_string()))?;
         let types = |name: &str| find_bind(binds, name);
-        db.query_json_cancellable(sql, args, &types, cancel, session)
+        db.query_json_cancellable(sql, args, &types, cancel, session, cap)
             .and_then(crate::db::JsonRows::into_result)
-            .map_err(|e| ExecError::Execution(format!("Failed to execute SQL: {e}")))
+            .map_err(|e| match e {
+                DbError::ResultTooLarge(why) => ExecError::Execution(why),
+                e => ExecError::Execution(format!("Failed to execute SQL: {e}")),
+            })
     }
 
     /// The SQL to run for an endpoint: its source, with the parameters DuckDB cannot type at

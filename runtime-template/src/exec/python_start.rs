@@ -25,7 +25,7 @@ impl crate::python::Services for PyServices {
         session: Option<&std::sync::Arc<crate::db::SqlSession>>,
     ) -> Result<QueryResult, String> {
         let db = self.db.get().map_err(|e| e.to_string())?;
-        db.query_json_cancellable(sql, params, &|_| None, None, session)
+        db.query_json_cancellable(sql, params, &|_| None, None, session, Default::default())
             .and_then(crate::db::JsonRows::into_result)
             .map_err(|e| e.to_string())
     }

@@ -110,6 +110,7 @@ fn run_one(
         request: request.cloned(),
         skip_output_validation: false,
         cancel: None,
+        result_cap: Default::default(),
     };
     let (status, error) = match rt.call_endpoint(e, &args, &opts) {
         Err(err) => (Status::Error, Some(err.to_string())),

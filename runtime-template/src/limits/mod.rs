@@ -65,6 +65,8 @@ pub struct Limits {
     queue_timeout: Duration,
     per_address: Option<rate::Rate<IpAddr>>,
     pub max_result_bytes: Option<u64>,
+    /// What one SQL query may return, checked while it is fetched.
+    pub result_cap: crate::db::ResultCap,
     admitted: AtomicUsize,
 }
 
@@ -91,6 +93,7 @@ impl Limits {
             queue_timeout: Duration::from_secs(cfg.queue_timeout_seconds.unwrap_or(30)),
             per_address: cfg.requests_per_second_per_address.map(|n| rate::Rate::new(n, Duration::from_secs(1), n)),
             max_result_bytes: cfg.max_result_bytes,
+            result_cap: crate::db::ResultCap { rows: cfg.max_result_rows, bytes: cfg.max_result_bytes },
             admitted: AtomicUsize::new(0),
         }
     }

@@ -23,6 +23,8 @@ pub struct LimitsConfig {
     pub queue_timeout_seconds: Option<u64>,
     /// A result larger than this (as JSON) is refused with an error.
     pub max_result_bytes: Option<u64>,
+    /// An SQL tool's query returning more rows than this is stopped with an error.
+    pub max_result_rows: Option<u64>,
     /// HTTP requests per second from one address, before authentication (429 above it).
     pub requests_per_second_per_address: Option<u32>,
 }
@@ -36,6 +38,7 @@ pub const KEYS: &[&str] = &[
     "queue",
     "queue_timeout_seconds",
     "max_result_bytes",
+    "max_result_rows",
     "requests_per_second_per_address",
 ];
 
@@ -52,6 +55,7 @@ pub fn decode(node: &Node, path: &str, d: &mut Decoder) -> LimitsConfig {
     cfg.queue = d.count(&f, "queue").map(|n| n.min(u32::MAX as u64) as u32);
     cfg.queue_timeout_seconds = d.count(&f, "queue_timeout_seconds");
     cfg.max_result_bytes = d.count(&f, "max_result_bytes");
+    cfg.max_result_rows = d.count(&f, "max_result_rows");
     cfg.requests_per_second_per_address = positive(d, &f, "requests_per_second_per_address");
     cfg
 }

@@ -178,6 +178,7 @@ impl State {
             request: caller.request.clone(),
             cancel: Some(cancel.clone()),
             events,
+            result_cap: self.limits.result_cap,
             ..CallOptions::default()
         };
         let user_id = opts.identity.as_ref().and_then(|i| i.user_id.clone());
