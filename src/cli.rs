@@ -389,6 +389,13 @@ pub struct BuildArgs {
     /// zstd level for the payload (1-22)
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=22))]
     pub compression_level: i32,
+    /// The machine the executable is for (default: this one's)
+    #[arg(long, value_name = "TARGET", value_parser = ["x86_64-linux", "aarch64-linux"])]
+    pub target: Option<String>,
+    /// The mxcp runtime of that target to append the project to (default: this mxcp for this
+    /// machine, else mxcp-<TARGET> in $MXCP_RUNTIME_DIR or beside this mxcp)
+    #[arg(long, value_name = "PATH")]
+    pub runtime: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

@@ -9,6 +9,7 @@ use mxcp_runtime::bundle::manifest::{EndpointCounts, MANIFEST_VERSION, Manifest}
 use mxcp_runtime::load::endpoint::EndpointKind;
 use mxcp_runtime::load::project::Project;
 
+use crate::target::{Target, TargetError};
 use crate::vendor::{self, PipOptions, VendorError};
 use crate::write::{self, WriteError};
 
@@ -18,6 +19,8 @@ pub enum BuildError {
     Vendor(#[from] VendorError),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }
@@ -35,11 +38,17 @@ pub struct BuildOptions {
     pub pip: PipOptions,
     pub include_data: bool,
     pub level: i32,
+    /// The machine the executable is for (default: this one).
+    pub target: Target,
+    /// The runtime to append the payload to (`--runtime`; default: see [`Target::runtime`]).
+    pub runtime: Option<PathBuf>,
 }
 
 #[derive(Debug)]
 pub struct BuildSummary {
     pub output: PathBuf,
+    pub target: Target,
+    pub runtime: PathBuf,
     pub size: u64,
     pub payload_size: u64,
     pub sha256: String,
@@ -56,6 +65,8 @@ pub fn build(
     opts: &BuildOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<BuildSummary, BuildError> {
+    // the runtime first: a build for a target with none fails before any work
+    let runtime = opts.target.runtime(opts.runtime.as_deref())?;
     let out_dir = opts.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir).map_err(io(format!("creating {}", out_dir.display())))?;
     let stage = tempfile::Builder::new()
@@ -82,7 +93,12 @@ pub fn build(
     if let Some(req) = &requirements {
         let start = Instant::now();
         progress(&format!("installing the dependencies in {}", req.display()));
-        let pip = PipOptions { only_binary: true, unchecked_pyc: true, ..opts.pip.clone() };
+        let pip = PipOptions {
+            only_binary: true,
+            unchecked_pyc: true,
+            platforms: opts.target.wheel_platforms(),
+            ..opts.pip.clone()
+        };
         let target = staged_project.join(mxcp_runtime::exec::python_start::DEPS_DIR);
         dependencies = vendor::install_requirements(req, &target, &pip)?;
         crate::elf::drop_glibc_stubs_under(&target).map_err(io("adjusting extension modules"))?;
@@ -141,10 +157,12 @@ pub fn build(
     ));
 
     // 5. the executable
-    let trailer = write::write_executable(&opts.output, &compressed)?;
+    let trailer = write::write_executable(&opts.output, &runtime, &compressed)?;
     let size = std::fs::metadata(&opts.output).map_err(io("reading the output"))?.len();
     Ok(BuildSummary {
         output: opts.output.clone(),
+        target: opts.target,
+        runtime,
         size,
         payload_size: compressed.len() as u64,
         sha256: trailer.sha256_hex(),

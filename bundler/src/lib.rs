@@ -7,5 +7,6 @@
 pub mod build;
 pub mod elf;
 pub mod pack;
+pub mod target;
 pub mod vendor;
 pub mod write;

@@ -29,6 +29,8 @@ pub struct PipOptions {
     pub only_binary: bool,
     /// Compile with unchecked-hash pycs (reproducible, never recompiled) instead of timestamps.
     pub unchecked_pyc: bool,
+    /// Wheel platform tags to accept (pip `--platform`; empty: this machine's).
+    pub platforms: Vec<String>,
 }
 
 /// A project's requirements file.
@@ -128,6 +130,10 @@ fn fill(wheel: &Path, requirements: &Path, staging: &Path, opts: &PipOptions) ->
     ];
     if opts.only_binary {
         args.push("--only-binary=:all:".into());
+    }
+    for tag in &opts.platforms {
+        args.push("--platform".into());
+        args.push(tag.into());
     }
     for d in &opts.find_links {
         args.push("--find-links".into());

@@ -1,5 +1,5 @@
-//! Writing a server executable: a copy of the running mxcp (without any payload it carries),
-//! marked as built, plus the payload and its trailer. Written beside the target, fsync'd and
+//! Writing a server executable: a copy of the runtime (the running mxcp, or the mxcp built for
+//! another target), marked as built, plus the payload and its trailer. Written beside the target, fsync'd and
 //! renamed into place, so a failed build never leaves a half-written executable.
 
 use std::io::Write;
@@ -12,19 +12,18 @@ use sha2::Digest;
 pub enum WriteError {
     #[error("cannot read this executable ({0}): {1}")]
     Base(String, String),
-    #[error("this executable does not carry exactly one build mark (found {0}); it cannot write servers")]
-    Mark(usize),
+    #[error("{0} is not an mxcp runtime: it carries {1} build marks, not one (a built server is not a runtime)")]
+    Mark(String, usize),
     #[error("cannot write {path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
 
 /// Writes `out`; returns the trailer (its sha256 names the payload).
-pub fn write_executable(out: &Path, payload_bytes: &[u8]) -> Result<Trailer, WriteError> {
-    let exe = mxcp_runtime::this_executable().map_err(|e| WriteError::Base("current_exe".into(), e.to_string()))?;
-    let shown = exe.display().to_string();
-    // (a built server has no build command: the base never carries a payload)
-    let mut base = std::fs::read(&exe).map_err(|e| WriteError::Base(shown, e.to_string()))?;
-    mark_built(&mut base)?;
+pub fn write_executable(out: &Path, runtime: &Path, payload_bytes: &[u8]) -> Result<Trailer, WriteError> {
+    let shown = runtime.display().to_string();
+    // (a built server has no build command, and its mark is flipped: a base never carries a payload)
+    let mut base = std::fs::read(runtime).map_err(|e| WriteError::Base(shown.clone(), e.to_string()))?;
+    mark_built(&mut base).map_err(|n| WriteError::Mark(shown, n))?;
     let trailer = Trailer {
         len: payload_bytes.len() as u64,
         sha256: sha2::Sha256::digest(payload_bytes).into(),
@@ -60,13 +59,13 @@ pub fn write_executable(out: &Path, payload_bytes: &[u8]) -> Result<Trailer, Wri
 }
 
 /// Flips the build mark in the copy (see `mxcp_runtime::bundle::payload`).
-fn mark_built(base: &mut [u8]) -> Result<(), WriteError> {
+fn mark_built(base: &mut [u8]) -> Result<(), usize> {
     let mark = payload::mark();
     let mut plain = mark;
     plain[payload::MARK_FLAG] = b'0';
     let found: Vec<usize> = memchr::memmem::find_iter(base, &plain).collect();
     if found.len() != 1 {
-        return Err(WriteError::Mark(found.len()));
+        return Err(found.len());
     }
     base[found[0] + payload::MARK_FLAG] = b'1';
     Ok(())

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use mxcp_bundler::build::{BuildOptions, build};
+use mxcp_bundler::target::Target;
 use mxcp_runtime::exec::executor::Runtime;
 
 use crate::cli::BuildArgs;
@@ -32,6 +33,11 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         requirements: args.pip.requirements,
         include_data: args.include_data,
         level: args.compression_level,
+        target: match args.target.as_deref() {
+            Some(t) => Target::parse(t)?,
+            None => Target::host(),
+        },
+        runtime: args.runtime,
     };
     let summary = match build(project, &opts, &mut |line| eprintln!("==> {line}")) {
         Ok(s) => s,
@@ -43,9 +49,11 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
     };
     let mb = |b: u64| b as f64 / 1e6;
     eprintln!(
-        "built {} in {:.1} s\n  size:         {:.1} MB (payload {:.1} MB, {} files)\n  endpoints:    {} tool(s), {} resource(s), {} prompt(s)\n  dependencies: {}\n  payload:      sha256 {}",
+        "built {} for {} in {:.1} s\n  runtime:      {}\n  size:         {:.1} MB (payload {:.1} MB, {} files)\n  endpoints:    {} tool(s), {} resource(s), {} prompt(s)\n  dependencies: {}\n  payload:      sha256 {}",
         summary.output.display(),
+        summary.target.name(),
         start.elapsed().as_secs_f64(),
+        summary.runtime.display(),
         mb(summary.size),
         mb(summary.payload_size),
         summary.files,

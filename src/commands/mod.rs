@@ -118,6 +118,7 @@ pub fn pip_options(args: &crate::cli::PipArgs, only_binary: bool) -> mxcp_bundle
         no_index: args.no_index,
         only_binary,
         unchecked_pyc: false,
+        platforms: Vec::new(),
     }
 }
 
