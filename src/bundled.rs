@@ -44,7 +44,12 @@ fn run(payload: &Payload, mut args: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let name = Path::new(&name).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if matches!(args[1].to_str(), Some("--version" | "-V")) {
         let m = packed_manifest(payload)?;
-        println!("{} (mxcp {}, payload sha256 {})", m.project, mxcp_runtime::VERSION, payload.trailer.sha256_hex());
+        println!(
+            "{} (mxcp {}, payload sha256 {})",
+            m.project,
+            mxcp_runtime::long_version(),
+            payload.trailer.sha256_hex()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let cmd = ServerCli::command().name(&*name.clone().leak()).bin_name(name);

@@ -13,8 +13,6 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     log::init();
     // mimalloc's arenas on transparent huge pages raised a small server's peak RSS from 40 to
@@ -59,7 +57,12 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "python") {
         return commands::python::main(commands::python::argv(args[2..].to_vec()));
     }
-    let cli = cli::Cli::parse();
+    let cli = {
+        use clap::{CommandFactory, FromArgMatches};
+        let version: &'static str = mxcp_runtime::long_version().leak();
+        let matches = cli::Cli::command().version(version).get_matches();
+        cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    };
     if !matches!(cli.command, cli::Command::Serve(_)) {
         // `mxcp list --json-output | head` ends quietly, as other tools do, instead of
         // panicking on the closed pipe; a server keeps ignoring SIGPIPE (a client may go away)

@@ -59,6 +59,10 @@ fn version_and_help_everywhere() {
     let (code, stdout, _) = run(mxcp(dir.path()).arg("--version"));
     assert_eq!(code, 0);
     assert!(stdout.starts_with("mxcp "), "{stdout}");
+    // the embedded interpreter's exact version and the DuckDB linked in
+    let patch = stdout.split("(CPython 3.11.").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default();
+    assert!(!patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()), "patch level: {stdout}");
+    assert!(stdout.contains("]; DuckDB v"), "{stdout}");
     for cmd in ["init", "list", "validate", "run", "query", "test", "lint"] {
         let (code, stdout, _) = run(mxcp(dir.path()).args([cmd, "--help"]));
         assert_eq!(code, 0, "{cmd}");

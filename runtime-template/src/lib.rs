@@ -38,6 +38,12 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// This executable's path: `/proc/self/exe`, else (no /proc, as in a bare chroot) `argv[0]`
 /// when it names a file.
+/// `mxcp --version`: this version and what is linked in (the embedded CPython with its build,
+/// DuckDB), so a report names the exact interpreter and database engine.
+pub fn long_version() -> String {
+    format!("{VERSION} (CPython {}; DuckDB {})", python::embedded_version(), db::library_version())
+}
+
 pub fn this_executable() -> std::io::Result<std::path::PathBuf> {
     std::env::current_exe().or_else(|e| {
         let argv0 = std::path::PathBuf::from(std::env::args_os().next().ok_or(e)?);

@@ -57,6 +57,11 @@ pub struct ResultCap {
     pub bytes: Option<u64>,
 }
 
+/// The linked DuckDB's version (`v1.4.2`).
+pub fn library_version() -> String {
+    raw::library_version()
+}
+
 /// How to open a profile's database.
 #[derive(Debug, Clone, Default)]
 pub struct DbOptions {

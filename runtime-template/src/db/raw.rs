@@ -223,3 +223,8 @@ unsafe fn sql_type(lt: ffi::duckdb_logical_type) -> SqlType {
         }
     }
 }
+
+pub(super) fn library_version() -> String {
+    // SAFETY: duckdb_library_version returns a static NUL-terminated string
+    unsafe { CStr::from_ptr(ffi::duckdb_library_version()) }.to_string_lossy().into_owned()
+}

@@ -25,6 +25,15 @@ static STDLIB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/stdlib.tar.zst"
 /// sha256 of the embedded standard library archive (its cache key).
 pub const STDLIB_SHA256: &str = env!("MXCP_STDLIB_SHA256");
 pub const PYTHON_VERSION: &str = "3.11";
+
+/// The embedded interpreter's full version (`3.11.2 (main, ...) [GCC 12.2.0]`), read without
+/// starting it.
+pub fn embedded_version() -> String {
+    // SAFETY: Py_GetVersion returns a static NUL-terminated string and may be called before
+    // the interpreter is initialized
+    let v = unsafe { std::ffi::CStr::from_ptr(pyo3::ffi::Py_GetVersion()) };
+    v.to_string_lossy().split_whitespace().collect::<Vec<_>>().join(" ")
+}
 /// The function name that makes a call resolve the module's entry point as the reference does
 /// for resources: `main`, else the function named like the file, else the first public
 /// callable in `dir()` order. Not a Python identifier; `_host.ENTRY_POINT` is the same string.
