@@ -165,6 +165,38 @@ fn queries_stop_at_the_result_cap_while_they_are_fetched() {
     assert_eq!(reply["result"]["structuredContent"].to_string(), expected, "{reply}");
 }
 
+/// Behind a proxy (`transport.http.trust_proxy: true`) the address limited is the client's, as
+/// the proxy appends it to `X-Forwarded-For`, not the proxy's own; a forged earlier entry does
+/// not count. Without it every client behind the proxy would share one address's rate.
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_address_is_limited() {
+    let dir = common::project(&[("tools/fast.yml", FAST_TOOL)]);
+    common::write(
+        dir.path(),
+        "mxcp-site.yml",
+        "mxcp: 1\nproject: test\nprofile: default\nprofiles:\n  default:\n    limits:\n      requests_per_second_per_address: 2\n",
+    );
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let statuses = |server: &HttpServer| -> Vec<(&'static str, u16)> {
+        ["10.0.0.1", "10.0.0.2", "forged, 10.0.0.1", "10.0.0.2", "10.0.0.1", "10.0.0.2"]
+            .into_iter()
+            .map(|from| (from, http_post(&server.url, init, &[("x-forwarded-for", from)]).0))
+            .collect()
+    };
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, "mxcp: 1\ntransport:\n  http:\n    trust_proxy: true\n").unwrap();
+    let trusting = HttpServer::start_with_env(dir.path(), &[], &[("MXCP_CONFIG", config.to_str().unwrap())]);
+    let seen = statuses(&trusting);
+    // two per address pass; the third of each (the forged entry counts as 10.0.0.1) is refused
+    let ok: Vec<_> = seen.iter().filter(|(_, s)| *s == 200).map(|(f, _)| *f).collect();
+    assert_eq!(ok, ["10.0.0.1", "10.0.0.2", "forged, 10.0.0.1", "10.0.0.2"], "{seen:?}");
+    drop(trusting);
+    // not trusted: the header is ignored, all six come from one address
+    let plain = HttpServer::start(dir.path(), &[]);
+    let seen = statuses(&plain);
+    assert_eq!(seen.iter().filter(|(_, s)| *s == 200).count(), 2, "{seen:?}");
+}
+
 #[test]
 fn one_address_over_its_request_rate_gets_429() {
     let (server, _dir) = serve("      requests_per_second_per_address: 2\n");

@@ -73,7 +73,9 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
     // outermost: a flood from one address is refused before any token is checked
     if shared.limits.limits_addresses() {
         let limits = shared.limits.clone();
-        mcp = mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limits.clone(), req, next)));
+        let trust_proxy = opts.http.trust_proxy;
+        mcp =
+            mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limits.clone(), trust_proxy, req, next)));
     }
     let ready = shared.clone();
     let app = app
@@ -118,11 +120,13 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
 /// 429 with `Retry-After` when the request's address is over its rate.
 async fn per_address(
     limits: Arc<crate::limits::Limits>,
+    trust_proxy: bool,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    if let Some(ip) = peer {
+    let forwarded = if trust_proxy { forwarded_for(req.headers()) } else { None };
+    if let Some(ip) = forwarded.or(peer) {
         if let Err(wait) = limits.admit_address(ip) {
             let mut response = json_response(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
@@ -134,6 +138,13 @@ async fn per_address(
         }
     }
     next.run(req).await
+}
+
+/// The client address a trusted proxy reports: the last `X-Forwarded-For` entry, the one
+/// the proxy itself appended (earlier entries come from the client and can be forged).
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back()?;
+    last.rsplit(',').next()?.trim().parse().ok()
 }
 
 /// Ready: not draining, and the database opens (it is opened on first use; this is cheap after).
