@@ -71,10 +71,9 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         }
     }
     // outermost: a flood from one address is refused before any token is checked
-    if shared.limits.limits_addresses() {
-        let limits = shared.limits.clone();
-        mcp = mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limits.clone(), req, next)));
-    }
+    // the limits of the generation serving each request (a reload may change them)
+    let limited = shared.clone();
+    mcp = mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limited.generation().limits.clone(), req, next)));
     let ready = shared.clone();
     let app = app
         .merge(mcp)
@@ -103,6 +102,7 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         // before the sessions (and their streams) are cancelled
         tokio::time::sleep(Duration::from_millis(250)).await;
         drained.drain(Duration::from_secs(30)).await;
+        drained.reloads.settle(Duration::from_secs(10)).await;
         cancel.cancel();
     });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -121,6 +121,9 @@ async fn per_address(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    if !limits.limits_addresses() {
+        return next.run(req).await;
+    }
     let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if let Some(ip) = peer {
         if let Err(wait) = limits.admit_address(ip) {
@@ -142,7 +145,7 @@ async fn readiness(state: Arc<State>) -> axum::response::Response {
     if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
         return json_response(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#.into());
     }
-    let runtime = state.runtime.clone();
+    let runtime = state.generation().runtime.clone();
     match tokio::task::spawn_blocking(move || runtime.db().map(|_| ())).await {
         Ok(Ok(())) => json_response(StatusCode::OK, r#"{"status":"ready"}"#.into()),
         Ok(Err(e)) => {
