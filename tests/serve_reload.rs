@@ -305,3 +305,47 @@ fn a_bad_admin_socket_path_is_a_start_up_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot open the admin socket") && stderr.contains("no/such/dir"), "{stderr}");
 }
+
+#[test]
+fn python_and_database_across_reloads() {
+    let dir = common::example("pytools");
+    let config = dir.path().join("config.yml").to_string_lossy().into_owned();
+    let server = Server::start(dir.path(), &[], &[("MXCP_CONFIG", config.as_str())]);
+    let (url, h) = (server.url.clone(), session(&server.url));
+    let whoami = |h: &[(&'static str, String)]| {
+        let r = rpc(&url, h, "tools/call", json!({"name": "whoami", "arguments": {}}));
+        r["result"]["structuredContent"].clone()
+    };
+    let shifted = |h: &[(&'static str, String)]| {
+        let r = rpc(&url, h, "tools/call", json!({"name": "shifted", "arguments": {"text": "abc"}}));
+        r["result"]["content"][0]["text"].clone()
+    };
+    assert_eq!(whoami(&h)["events"], json!(["init"]), "{}", server.log());
+    let rot = shifted(&h);
+    assert!(rot.is_string(), "{rot}");
+
+    // changed Python: the modules are imported afresh (their init hooks run), the plugins stay
+    let tools_py = dir.path().join("python/tools.py");
+    let text = std::fs::read_to_string(&tools_py).unwrap().replace("EVENTS.append(\"init\")", "EVENTS.append(\"init-2\")");
+    std::fs::write(&tools_py, text).unwrap();
+    server.signal("HUP");
+    assert!(eventually(Duration::from_secs(20), || whoami(&h)["events"] == json!(["init-2"])), "{}", server.log());
+    assert!(eventually(Duration::from_secs(5), || server.log().contains("shutdown hook ran")), "{}", server.log());
+    assert_eq!(whoami(&h)["plugins"], json!(["text"]));
+    assert_eq!(shifted(&h), rot, "the plugin's SQL function still works");
+    assert!(!server.log().contains("text plugin shut down"), "the plugins outlive the reload: {}", server.log());
+
+    // another database: DuckDB restarts, the plugin's functions are registered in it too
+    let site = std::fs::read_to_string(dir.path().join("mxcp-site.yml")).unwrap();
+    let moved = format!("{site}profiles:\n  default:\n    duckdb:\n      path: moved.duckdb\n");
+    std::fs::write(dir.path().join("mxcp-site.yml"), moved).unwrap();
+    server.signal("HUP");
+    assert!(
+        eventually(Duration::from_secs(20), || server.log().contains("generation 3 serves now")),
+        "{}",
+        server.log()
+    );
+    assert!(server.log().contains("database restarted"), "{}", server.log());
+    assert_eq!(shifted(&h), rot, "{}", server.log());
+    assert!(dir.path().join("moved.duckdb").exists(), "the new database is the one in use");
+}

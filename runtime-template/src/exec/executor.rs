@@ -52,8 +52,9 @@ pub struct Runtime {
     pub project: Arc<Project>,
     pub(super) db: Arc<super::db_slot::DbSlot>,
     pub(super) python: OnceLock<Result<Arc<crate::python::Engine>, String>>,
-    /// A reload's predecessor whose unchanged plugins the new Python keeps (`successor`).
-    pub(super) share_plugins_of: Option<Arc<crate::python::Engine>>,
+    /// A reload's predecessor whose unchanged plugins the new Python keeps (`successor`);
+    /// let go once loaded, so the old engine can end with its generation.
+    pub(super) share_plugins_of: Mutex<Option<Arc<crate::python::Engine>>>,
     /// The project's Python sources as loaded (`successor` compares them).
     pub(super) python_sources: super::successor::Fingerprint,
     /// Python endpoints or plugins among the endpoints served (kept current by `exclude_files`).
@@ -96,7 +97,7 @@ impl Runtime {
             project: Arc::new(project),
             db,
             python: OnceLock::new(),
-            share_plugins_of: None,
+            share_plugins_of: Mutex::default(),
             python_sources,
             needs_python: false,
             builtins,

@@ -56,9 +56,9 @@ impl Runtime {
                     site_dirs: dependency_dirs(&self.project.root),
                     plugins: self.plugin_defs()?,
                 };
-                let shared = self.share_plugins_of.as_deref();
-                let (engine, udfs) =
-                    crate::python::Engine::load(&project, self.services(), shared).map_err(|e| e.to_string())?;
+                let shared = self.share_plugins_of.lock().expect("plugins lock").take();
+                let (engine, udfs) = crate::python::Engine::load(&project, self.services(), shared.as_deref())
+                    .map_err(|e| e.to_string())?;
                 let engine = Arc::new(engine);
                 let udfs: Vec<Arc<crate::python::Udf>> = udfs.into_iter().map(Arc::new).collect();
                 if !udfs.is_empty() {

@@ -103,7 +103,7 @@ impl Runtime {
             if python_same {
                 let _ = next.python.set(Ok(engine));
             } else if plugins_same {
-                next.share_plugins_of = Some(engine);
+                *next.share_plugins_of.lock().expect("plugins lock") = Some(engine);
             }
         }
         next
