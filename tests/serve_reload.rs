@@ -349,3 +349,31 @@ fn python_and_database_across_reloads() {
     assert_eq!(shifted(&h), rot, "{}", server.log());
     assert!(dir.path().join("moved.duckdb").exists(), "the new database is the one in use");
 }
+
+#[test]
+fn a_stdio_session_is_told_of_a_watched_change() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
+    let dir = common::project(&[("tools/version.yml", VERSION_TOOL)]);
+    let exe = env!("CARGO_BIN_EXE_mxcp");
+    let script = common::repo_root().join("tests/clients/list_changed.py");
+    let mut child = Command::new(common::client_python())
+        .arg(script)
+        .args(["--stdio", &format!("{exe} serve --transport stdio --watch"), "--timeout", "20"])
+        .current_dir(dir.path())
+        .env("MXCP_CONFIG", common::repo_root().join("tests/fixtures/empty-config.yml"))
+        .env("HOME", dir.path())
+        .env("MXCP_CACHE_DIR", common::shared_cache())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().expect("client output").expect("stdout"), "ready");
+    common::write(dir.path(), "tools/added.yml", ADDED_TOOL);
+    let seen: Json = serde_json::from_str(&lines.next().expect("client result").expect("stdout")).unwrap();
+    let _ = child.wait();
+    assert_eq!(seen["notified"], true, "{seen}");
+    assert_eq!(seen["after"], json!(["added", "version"]), "{seen}");
+}
