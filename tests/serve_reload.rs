@@ -377,3 +377,22 @@ fn a_stdio_session_is_told_of_a_watched_change() {
     assert_eq!(seen["notified"], true, "{seen}");
     assert_eq!(seen["after"], json!(["added", "version"]), "{seen}");
 }
+
+#[test]
+fn sigterm_during_a_reload_shuts_down_cleanly() {
+    let slow_init = |tag: &str| {
+        format!("import time\n\nfrom mxcp.runtime import on_init\n\n\n@on_init\ndef warm_up():\n    time.sleep(2)\n\n\ndef pyver() -> str:\n    return '{tag}'\n")
+    };
+    let dir = common::project(&[("tools/pyver.yml", PY_TOOL), ("python/pyver.py", &slow_init("py1"))]);
+    let mut server = Server::start(dir.path(), &[], &[]);
+    let h = session(&server.url);
+    assert_eq!(call(&server.url, &h, "pyver").as_deref(), Ok("py1"));
+    common::write(dir.path(), "python/pyver.py", &slow_init("py2"));
+    server.signal("HUP");
+    // the new generation's init hook is sleeping now
+    std::thread::sleep(Duration::from_millis(700));
+    server.signal("TERM");
+    assert!(server.wait_exit(Duration::from_secs(20)), "the server did not stop:\n{}", server.log());
+    let status = server.child.try_wait().ok().flatten().expect("exited");
+    assert!(status.success(), "exit {status:?}:\n{}", server.log());
+}

@@ -114,8 +114,9 @@ impl Runtime {
     /// on the runtime that keeps serving.
     pub fn activate(&self) {
         self.db.commit();
-        if let Some(Ok(engine)) = self.python.get() {
-            engine.activate(self.services());
+        match self.python.get() {
+            Some(Ok(engine)) => engine.activate(self.services()),
+            _ => crate::python::use_services(self.services()),
         }
     }
 

@@ -99,6 +99,12 @@ pub enum PythonError {
     Exception(String),
 }
 
+/// What `mxcp.runtime` reaches from now on, for a runtime without an engine of its own (a
+/// reload's runtime that runs no Python: the one before must not stay reachable).
+pub fn use_services(services: Arc<dyn Services>) {
+    native::set_services(services);
+}
+
 /// Starts the interpreter once per process (embedded mode).
 pub fn interpreter() -> Result<(), PythonError> {
     INTERPRETER
