@@ -302,6 +302,9 @@ pub struct ServeArgs {
     /// policies, SQL's get_username() and Python see it
     #[arg(long)]
     pub user_context: Option<String>,
+    /// Reload when the project's files or the configuration change (development)
+    #[arg(long)]
+    pub watch: bool,
     #[command(flatten)]
     pub project: ProjectArgs,
 }

@@ -212,7 +212,11 @@ fn a_file_size_limit_fails_writes_like_a_full_disk() {
     assert_eq!(echo(&mut s, 10)["isError"], false);
     let (code, stderr) = s.finish();
     assert_eq!(code, Some(0), "the server is not killed by SIGXFSZ: {stderr}");
-    assert_eq!(stderr.matches("error: audit: cannot write").count(), 1, "reported once: {stderr}");
+    // each outage is reported once and its end once (not per lost record); under load a
+    // smaller batch may fit below the limit between two failing ones, making two outages
+    let (failed, recovered) =
+        (stderr.matches("error: audit: cannot write").count(), stderr.matches(" again (").count());
+    assert!(failed >= 1 && failed == recovered, "one report per outage, each ended: {stderr}");
     let r = records(dir.path());
     assert_eq!(r.len() + lost_count(&stderr), 11, "{stderr}");
     assert_eq!(r.last().unwrap()["input_data"]["text"], "x".repeat(10));

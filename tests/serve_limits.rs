@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{HttpServer, http_post};
+use common::{HttpServer, http_post, refs, session};
 use serde_json::{Value as Json, json};
 
 const SLOW_TOOL: &str = "mxcp: 1\ntool:\n  name: slow\n  language: python\n  parameters:\n    - {name: seconds, type: number}\n  return: {type: string}\n  source: {file: ../python/slow.py}\n";
@@ -23,21 +23,6 @@ fn serve(limits: &str) -> (HttpServer, tempfile::TempDir) {
         &format!("mxcp: 1\nproject: test\nprofile: default\nprofiles:\n  default:\n    limits:\n{limits}"),
     );
     (HttpServer::start(dir.path(), &[]), dir)
-}
-
-/// An initialized session's headers.
-fn session(url: &str) -> Vec<(&'static str, String)> {
-    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
-    let (status, head, body) = http_post(url, init, &[]);
-    assert_eq!(status, 200, "{head}{body}");
-    let id = common::header(&head, "mcp-session-id").expect("session id");
-    let headers = vec![("mcp-session-id", id), ("mcp-protocol-version", "2025-06-18".to_string())];
-    http_post(url, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &refs(&headers));
-    headers
-}
-
-fn refs<'a>(h: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    h.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// A tools/call's JSON-RPC reply (each call its own id: concurrent calls share the session).

@@ -59,20 +59,7 @@ pub fn use_bundled_project(p: BundledProject) {
 /// Loads the project around the current directory (or a built server's own). On failure
 /// prints the findings (text or JSON) and returns the exit code to use.
 pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::result::Result<Project, ExitCode> {
-    let opts = LoadOptions {
-        profile: args.profile.clone(),
-        config_path: args.config.clone(),
-        readonly,
-        data_root: BUNDLED.get().map(|b| b.data_root.clone()),
-    };
-    let start = match BUNDLED.get() {
-        Some(b) => b.root.clone(),
-        None => std::env::current_dir().map_err(|e| {
-            report_error(json, &format!("cannot read the current directory: {e}"), None);
-            ExitCode::FAILURE
-        })?,
-    };
-    match Project::discover(&start, &opts) {
+    match discover_project(args, readonly) {
         Ok(p) => Ok(p),
         Err(ProjectError::Invalid(findings)) => {
             if json {
@@ -98,6 +85,22 @@ pub fn load_project(args: &ProjectArgs, readonly: bool, json: bool) -> std::resu
             Err(ExitCode::FAILURE)
         }
     }
+}
+
+/// Loads the project around the current directory (or a built server's own), reporting nothing.
+pub fn discover_project(args: &ProjectArgs, readonly: bool) -> std::result::Result<Project, ProjectError> {
+    let opts = LoadOptions {
+        profile: args.profile.clone(),
+        config_path: args.config.clone(),
+        readonly,
+        data_root: BUNDLED.get().map(|b| b.data_root.clone()),
+    };
+    let start = match BUNDLED.get() {
+        Some(b) => b.root.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| ProjectError::Database(format!("cannot read the current directory: {e}")))?,
+    };
+    Project::discover(&start, &opts)
 }
 
 pub fn report_error(json: bool, message: &str, help: Option<&str>) {

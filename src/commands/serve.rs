@@ -1,18 +1,25 @@
-//! `mxcp serve`: check the project, then serve it over MCP.
+//! `mxcp serve`: check the project, then serve it over MCP; load and check it the same way
+//! again at each reload (SIGHUP, the admin interface, `--watch`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use mxcp_runtime::audit::{AuditConfig, AuditError, AuditLog};
-use mxcp_runtime::diagnostics;
+use mxcp_runtime::diagnostics::{self, Diagnostic, Findings};
 use mxcp_runtime::exec::executor::Runtime;
 use mxcp_runtime::exec::identity::Identity;
-use mxcp_runtime::serve::{self, ServeOptions, Transport};
+use mxcp_runtime::load::limits_config::LimitsConfig;
+use mxcp_runtime::load::project::{Project, ProjectError};
+use mxcp_runtime::serve::{self, Reloaded, Reloader, ServeOptions, Transport, WatchPaths};
 
 use crate::cli::ServeArgs;
-use crate::commands::load_project;
+use crate::commands::{discover_project, load_project};
+
+/// Where the admin socket is when `MXCP_ADMIN_SOCKET` does not say (the reference's place).
+const DEFAULT_ADMIN_SOCKET: &str = "/run/mxcp/mxcp.sock";
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // stdout is the protocol channel on stdio: every message here goes to stderr
@@ -49,52 +56,21 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     };
 
     let pool_size = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4);
-    let mut runtime = Runtime::new(project, pool_size);
-    if let Some(enabled) = args.sql_tools {
-        runtime.set_sql_tools(enabled);
-    }
-
-    let mut findings = mxcp_runtime::check::check(&runtime.project, || runtime.db_for_checks());
-    // Endpoints whose calls will fail (a result that cannot pass output validation, a Python
-    // function that cannot take the arguments) are still served, as the reference serves them.
-    for d in findings.diagnostics.iter().filter(|d| d.is_error() && d.at_run_time) {
-        eprintln!("warning: {}: {} (its calls will fail)", d.file.display(), d.message);
-    }
-    findings.diagnostics.retain(|d| !(d.is_error() && d.at_run_time));
-    let failed = runtime.project.failed_files(&findings);
-    if !failed.is_empty() {
-        let mut diags: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
-        diagnostics::sort(&mut diags);
-        if args.json_output && !args.ignore_errors {
-            // the reference's start-up failure report, on stdout even for stdio (no protocol yet)
-            let project = &runtime.project;
-            let failed_endpoints: Vec<_> = project
-                .files
-                .iter()
-                .filter(|f| failed.contains(&f.rel))
-                .map(|f| {
-                    let errors: Vec<&str> =
-                        diags.iter().filter(|d| project.owns(f, d)).map(|d| d.message.as_str()).collect();
-                    serde_json::json!({"path": f.path.display().to_string(), "error": errors.join("\n")})
-                })
-                .collect();
-            crate::output::print_json(&serde_json::json!({
-                "status": "error",
-                "message": format!("Found {} endpoint(s) with errors", failed.len()),
-                "failed_endpoints": failed_endpoints,
-            }));
+    let checks = Checks { sql_tools: args.sql_tools, ignore_errors: args.ignore_errors };
+    let runtime = match checks.prepare(Runtime::new(project, pool_size)) {
+        Ok(runtime) => runtime,
+        Err(rejected) => {
+            rejected.report_at_start(args.json_output);
             return Ok(ExitCode::FAILURE);
         }
-        eprintln!("{}", findings.render_some(&diags));
-        if !args.ignore_errors {
-            eprintln!("error: {} endpoint file(s) have errors; fix them or start with --ignore-errors", failed.len());
-            return Ok(ExitCode::FAILURE);
-        }
-        for f in &failed {
-            eprintln!("warning: skipping {} (it has errors)", f.display());
-        }
-        runtime.exclude_files(failed);
-    }
+    };
+    let watch = args.watch.then(|| WatchPaths {
+        dirs: vec![runtime.project.root.clone()],
+        files: mxcp_runtime::load::user_config::UserConfig::location(args.project.config.as_deref())
+            .into_iter()
+            .collect(),
+    });
+    let reloader = reloader(args.project.clone(), args.readonly, checks, pool_size);
 
     let http = transport_cfg.http;
     let opts = ServeOptions {
@@ -106,16 +82,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         allowed_origins: args.allowed_origins,
         call_timeout: Duration::from_secs(args.call_timeout.max(1)),
         auth: runtime.project.user_config.auth.clone(),
-        limits: runtime
-            .project
-            .site
-            .profiles
-            .get(&runtime.project.profile)
-            .map(|p| p.limits.clone())
-            .unwrap_or_default(),
+        limits: profile_limits(&runtime.project),
         http,
         user,
         audit: audit.clone(),
+        reloader: Some(reloader),
+        admin_socket: admin_socket(),
+        watch,
         ..ServeOptions::default()
     };
     let served = serve::serve(Arc::new(runtime), opts);
@@ -125,4 +98,113 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `MXCP_ADMIN_ENABLED=true`: the admin interface at `MXCP_ADMIN_SOCKET` (else the default).
+fn admin_socket() -> Option<PathBuf> {
+    let enabled = std::env::var("MXCP_ADMIN_ENABLED")
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
+    let socket = std::env::var_os("MXCP_ADMIN_SOCKET").filter(|v| !v.is_empty());
+    enabled.then(|| socket.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_ADMIN_SOCKET)))
+}
+
+fn profile_limits(project: &Project) -> LimitsConfig {
+    project.site.profiles.get(&project.profile).map(|p| p.limits.clone()).unwrap_or_default()
+}
+
+/// Loads the project again and checks it as at start-up, keeping of `serving` what did not
+/// change; the errors rendered as at start-up when the new set has any.
+fn reloader(project_args: crate::cli::ProjectArgs, readonly: bool, checks: Checks, pool_size: usize) -> Reloader {
+    Reloader(Arc::new(move |serving: &Runtime| {
+        let project = discover_project(&project_args, readonly).map_err(|e| match e {
+            ProjectError::Invalid(findings) => {
+                format!("{}error: the project configuration has {} error(s)", findings.render(), findings.errors())
+            }
+            e => format!("error: {e}"),
+        })?;
+        let limits = profile_limits(&project);
+        let runtime = checks.prepare(serving.successor(project, pool_size)).map_err(|r| r.render())?;
+        Ok(Reloaded { runtime, limits })
+    }))
+}
+
+/// The checks a set of endpoints passes before it is served.
+#[derive(Clone, Copy)]
+struct Checks {
+    sql_tools: Option<bool>,
+    ignore_errors: bool,
+}
+
+/// A set with errors: its runtime (for the project's files), the findings and the files.
+struct Rejected {
+    runtime: Runtime,
+    findings: Findings,
+    errors: Vec<Diagnostic>,
+    failed: Vec<PathBuf>,
+}
+
+impl Checks {
+    /// Checks the endpoints; with `--ignore-errors` the files with errors are left out.
+    fn prepare(&self, mut runtime: Runtime) -> std::result::Result<Runtime, Box<Rejected>> {
+        if let Some(enabled) = self.sql_tools {
+            runtime.set_sql_tools(enabled);
+        }
+        let mut findings = mxcp_runtime::check::check(&runtime.project, || runtime.db_for_checks());
+        // Endpoints whose calls will fail (a result that cannot pass output validation, a
+        // Python function that cannot take the arguments) are still served, as the reference
+        // serves them.
+        for d in findings.diagnostics.iter().filter(|d| d.is_error() && d.at_run_time) {
+            eprintln!("warning: {}: {} (its calls will fail)", d.file.display(), d.message);
+        }
+        findings.diagnostics.retain(|d| !(d.is_error() && d.at_run_time));
+        let failed = runtime.project.failed_files(&findings);
+        if failed.is_empty() {
+            return Ok(runtime);
+        }
+        let mut errors: Vec<_> = findings.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+        diagnostics::sort(&mut errors);
+        if !self.ignore_errors {
+            return Err(Box::new(Rejected { runtime, findings, errors, failed }));
+        }
+        eprintln!("{}", findings.render_some(&errors));
+        for f in &failed {
+            eprintln!("warning: skipping {} (it has errors)", f.display());
+        }
+        runtime.exclude_files(failed);
+        Ok(runtime)
+    }
+}
+
+impl Rejected {
+    fn render(&self) -> String {
+        format!(
+            "{}\nerror: {} endpoint file(s) have errors; fix them or start with --ignore-errors",
+            self.findings.render_some(&self.errors),
+            self.failed.len()
+        )
+    }
+
+    /// The start-up failure report: the reference's JSON on stdout (no protocol yet), or text.
+    fn report_at_start(&self, json: bool) {
+        if !json {
+            eprintln!("{}", self.render());
+            return;
+        }
+        let project = &self.runtime.project;
+        let failed_endpoints: Vec<_> = project
+            .files
+            .iter()
+            .filter(|f| self.failed.contains(&f.rel))
+            .map(|f| {
+                let errors: Vec<&str> =
+                    self.errors.iter().filter(|d| project.owns(f, d)).map(|d| d.message.as_str()).collect();
+                serde_json::json!({"path": f.path.display().to_string(), "error": errors.join("\n")})
+            })
+            .collect();
+        crate::output::print_json(&serde_json::json!({
+            "status": "error",
+            "message": format!("Found {} endpoint(s) with errors", self.failed.len()),
+            "failed_endpoints": failed_endpoints,
+        }));
+    }
 }

@@ -9,11 +9,11 @@ observed as JSON, for tests/mcp_python_sdk.rs to assert on.
 import argparse
 import asyncio
 import json
-import shlex
 import sys
 
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters
+
+import _target
 
 
 def dump(o):
@@ -68,16 +68,10 @@ async def run(server, mode):
 
 def main():
     ap = argparse.ArgumentParser()
-    g = ap.add_mutually_exclusive_group(required=True)
-    g.add_argument("--stdio")
-    g.add_argument("--url")
+    _target.add_arguments(ap)
     ap.add_argument("--mode", default="legacy")
     a = ap.parse_args()
-    if a.stdio:
-        argv = shlex.split(a.stdio)
-        server = StdioServerParameters(command=argv[0], args=argv[1:])
-    else:
-        server = a.url
+    server = _target.server(a)
     print(json.dumps(asyncio.run(run(server, a.mode)), indent=1))
 
 

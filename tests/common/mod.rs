@@ -201,6 +201,22 @@ pub fn http_post(url: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Strin
     http_request("POST", url, body, headers)
 }
 
+/// An initialized MCP session over streamable HTTP: the headers its requests carry.
+pub fn session(url: &str) -> Vec<(&'static str, String)> {
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let (status, head, body) = http_post(url, init, &[]);
+    assert_eq!(status, 200, "{head}{body}");
+    let id = header(&head, "mcp-session-id").expect("session id");
+    let headers = vec![("mcp-session-id", id), ("mcp-protocol-version", "2025-06-18".to_string())];
+    http_post(url, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, &refs(&headers));
+    headers
+}
+
+/// Owned headers as `http_post` takes them.
+pub fn refs<'a>(h: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    h.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// A header's value in the head of an HTTP response (names are case-insensitive).
 pub fn header(head: &str, name: &str) -> Option<String> {
     head.lines()

@@ -14,14 +14,37 @@ import threading
 
 import _mxcp_native as _native
 
-hooks = {"init": [], "shutdown": []}
-plugins = {}
-plugin_shutdown_hooks = []  # functions decorated with mxcp.plugins.on_shutdown
+
+
+class Generation:
+    """One load of the project's Python: its modules, hooks and plugins. A reload of the
+    server loads a new one beside the old, whose calls in flight keep their modules."""
+
+    def __init__(self, share_plugins_of=None):
+        self.hooks = {"init": [], "shutdown": []}
+        self.modules = {}
+        # plugins are shared with the generation before when they did not change (their
+        # database functions stay registered); the shutdown of shared plugins is the
+        # business of whichever generation owns them
+        self.shared_from = share_plugins_of
+        if share_plugins_of is None:
+            self.plugins = {}
+            self.plugin_shutdown_hooks = []  # functions decorated with mxcp.plugins.on_shutdown
+        else:
+            self.plugins = share_plugins_of.plugins
+            self.plugin_shutdown_hooks = share_plugins_of.plugin_shutdown_hooks
+        self.owns_plugins = share_plugins_of is None
+
+
+# the generation that serves (and that decorators register into while it loads)
+current = Generation()
 # what Rust passes as the function name of a resource (see python::ENTRY_POINT)
 ENTRY_POINT = "<main>"
 _call = contextvars.ContextVar("mxcp_call", default=None)
-_modules = {}
 _python_dir = None
+_root = None
+_plugin_dir = None
+_loaded_once = False
 _loop = None
 _loop_lock = threading.Lock()
 
@@ -35,8 +58,10 @@ def _warn(message):
 def setup(root, python_dir, plugin_dir, site_dirs):
     """Puts the project on sys.path (python/ and the root first, like the reference) and the
     project's dependency directories after it (their .pth files processed)."""
-    global _python_dir
+    global _python_dir, _root, _plugin_dir
     _python_dir = os.path.abspath(python_dir)
+    _root = os.path.abspath(root)
+    _plugin_dir = os.path.abspath(plugin_dir) if plugin_dir else None
     # stdout belongs to mxcp (a command's result, or the MCP stdio stream): prints go to stderr
     sys.stdout = sys.stderr
     _find_ca_certificates()
@@ -75,7 +100,51 @@ def _find_ca_certificates():
             return
 
 
-def load_all():
+def new_generation(share_plugins_of=None):
+    """A generation to load into (it becomes `current` while it loads). After the first, the
+    project's modules are imported afresh: dropped from sys.modules (the plugins' too, unless
+    they are shared), so changed files take effect."""
+    global current, _loaded_once
+    previous = current
+    gen = Generation(share_plugins_of)
+    if _loaded_once:
+        _forget_project_modules(keep_plugins=share_plugins_of is not None)
+    _loaded_once = True
+    current = gen
+    return gen, previous
+
+
+def _forget_project_modules(keep_plugins):
+    deps = os.path.join(_root, ".mxcp") + os.sep if _root else None
+    for name, mod in list(sys.modules.items()):
+        f = getattr(mod, "__file__", None)
+        if not f or not _root:
+            continue
+        f = os.path.abspath(f)
+        if not f.startswith(_root + os.sep) or (deps and f.startswith(deps)):
+            continue
+        if keep_plugins and _plugin_dir and f.startswith(_plugin_dir + os.sep):
+            continue
+        del sys.modules[name]
+
+
+def restore(previous):
+    """Makes `previous` current again (a loaded generation waits for `activate`)."""
+    global current
+    current = previous
+
+
+def activate(gen):
+    """`gen` serves from now on; it takes over the plugins it shares."""
+    global current
+    current = gen
+    if gen.shared_from is not None:
+        gen.shared_from.owns_plugins = False
+        gen.owns_plugins = True
+        gen.shared_from = None
+
+
+def load_all(gen):
     """Imports every module under python/ (not `__init__.py`, not `_*.py`) so their hooks register."""
     if not _python_dir or not os.path.isdir(_python_dir):
         return
@@ -85,13 +154,13 @@ def load_all():
             if f.endswith(".py") and not f.startswith("_"):
                 path = os.path.join(dirpath, f)
                 try:
-                    module_for(path)
+                    module_for(gen, path)
                 except BaseException as e:  # noqa: BLE001 - a broken module must not stop the others
                     _warn(f"cannot import {os.path.relpath(path, os.path.dirname(_python_dir))}: "
                           f"{type(e).__name__}: {e}")
 
 
-def load_plugins(defs):
+def load_plugins(gen, defs):
     """`defs`: [(name, module, config dict)]. Instantiates each `module.MXCPPlugin` (errors
     worded as the reference words them) and returns its UDFs as (sql name, function,
     parameter type names, return type name)."""
@@ -113,7 +182,7 @@ def load_plugins(defs):
             raise TypeError(f"Module {module_name} must contain an MXCPPlugin class: {e}") from None
         # one positional argument: plugins written as `__init__(self, config)` work too
         instance = cls(cfg)
-        plugins[name] = instance
+        gen.plugins[name] = instance
         for u in instance.udfs():
             args, ret = list(u["args"]), u["return_type"]
             udfs.append((f"{u['name']}_{name}", _udf_adapter(u["method"], args, ret), args, ret))
@@ -143,8 +212,8 @@ def _udf_adapter(method, arg_types, return_type):
     return call
 
 
-def run_hooks(kind):
-    for func in list(hooks[kind]):
+def run_hooks(gen, kind):
+    for func in list(gen.hooks[kind]):
         try:
             result = func()
             if _is_awaitable(result):
@@ -153,16 +222,19 @@ def run_hooks(kind):
             _warn(f"{kind} hook {getattr(func, '__qualname__', func)} failed: {type(e).__name__}: {e}")
 
 
-def shutdown():
-    run_hooks("shutdown")
-    for name, p in list(plugins.items()):
+def shutdown(gen):
+    run_hooks(gen, "shutdown")
+    if not gen.owns_plugins:
+        return
+    gen.owns_plugins = False
+    for name, p in list(gen.plugins.items()):
         marked = [m for m in dir(type(p)) if getattr(getattr(type(p), m, None), "_mxcp_on_shutdown", False)]
         for func in [p.shutdown] + [getattr(p, m) for m in marked]:
             try:
                 func()
             except BaseException as e:  # noqa: BLE001
                 _warn(f"plugin {name} shutdown failed: {e}")
-    for func in plugin_shutdown_hooks:
+    for func in gen.plugin_shutdown_hooks:
         try:
             func()
         except BaseException as e:  # noqa: BLE001
@@ -175,10 +247,10 @@ def reload(payload_func, description):
 
 # ---- calls ----------------------------------------------------------------------------------
 
-def module_for(path):
+def module_for(gen, path):
     """The module of a source file: dotted name under python/, else a private name."""
     path = os.path.abspath(path)
-    mod = _modules.get(path)
+    mod = gen.modules.get(path)
     if mod is not None:
         return mod
     if _python_dir and path.startswith(_python_dir + os.sep):
@@ -200,7 +272,7 @@ def module_for(path):
         except BaseException:
             del sys.modules[name]
             raise
-    _modules[path] = mod
+    gen.modules[path] = mod
     return mod
 
 
@@ -218,8 +290,8 @@ def entry_point(mod, path, shown_path):
     raise LookupError(f"No callable function found in {shown_path}")
 
 
-def call(path, func_name, kwargs, ctx, shown_path):
-    mod = module_for(path)
+def call(gen, path, func_name, kwargs, ctx, shown_path):
+    mod = module_for(gen, path)
     if func_name == ENTRY_POINT:
         func = entry_point(mod, path, shown_path)
     else:

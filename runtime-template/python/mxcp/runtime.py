@@ -49,10 +49,10 @@ class _Config:
 
 class _Plugins:
     def get(self, name):
-        return _host.plugins.get(name)
+        return _host.current.plugins.get(name)
 
     def list(self):
-        return list(_host.plugins)
+        return list(_host.current.plugins)
 
 
 class _Done:
@@ -141,13 +141,13 @@ content = _Content()
 
 def on_init(func):
     """Runs `func()` once the runtime is up (exceptions are logged, not fatal)."""
-    _host.hooks["init"].append(func)
+    _host.current.hooks["init"].append(func)
     return func
 
 
 def on_shutdown(func):
     """Runs `func()` when the server stops or before the database is reloaded."""
-    _host.hooks["shutdown"].append(func)
+    _host.current.hooks["shutdown"].append(func)
     return func
 
 

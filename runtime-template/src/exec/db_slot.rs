@@ -1,7 +1,10 @@
 //! The profile's database as the executor and project Python share it: opened on first use,
 //! closed and reopened around `reload_duckdb`, plugin functions registered on every opening.
+//! A server reload that changes the database's configuration hands the file over to a new
+//! slot (`take_over`): the old slot closes its database and sends its queries to the new one.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use crate::db::{Database, DbError, DbOptions};
 
@@ -17,14 +20,71 @@ pub(super) struct DbSlot {
     reloading: RwLock<()>,
     /// Run on every (re)opened database: registers plugin functions.
     on_open: Mutex<Vec<OnOpen>>,
+    /// Set once a newer slot took the database over: queries go there.
+    forward: RwLock<Weak<DbSlot>>,
+    /// The slot this one took over, until the reload is committed: dropping this slot before
+    /// (a rejected reload) gives the database back to it.
+    took_over: Mutex<Option<Arc<DbSlot>>>,
 }
+
+/// How long a hand-over waits for running queries before it closes the database anyway.
+const HANDOVER_WAIT: Duration = Duration::from_secs(30);
 
 impl DbSlot {
     pub(super) fn new(opts: DbOptions) -> DbSlot {
-        DbSlot { opts, slot: Mutex::new(None), reloading: RwLock::new(()), on_open: Mutex::default() }
+        DbSlot {
+            opts,
+            slot: Mutex::new(None),
+            reloading: RwLock::new(()),
+            on_open: Mutex::default(),
+            forward: RwLock::new(Weak::new()),
+            took_over: Mutex::new(None),
+        }
+    }
+
+    /// Whether `other` opens the same database the same way (then a reload keeps this one).
+    pub(super) fn same_options(&self, other: &DbOptions) -> bool {
+        let (a, b) = (&self.opts, other);
+        a.path == b.path && a.readonly == b.readonly && a.extensions == b.extensions && a.secrets == b.secrets
+    }
+
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.opts.path
+    }
+
+    pub(super) fn options(&self) -> &DbOptions {
+        &self.opts
+    }
+
+    /// The set-up hooks of `other` run on this slot's databases too (unchanged plugins).
+    pub(super) fn copy_hooks_from(&self, other: &DbSlot) {
+        let hooks = other.on_open.lock().expect("hook lock").clone();
+        self.on_open.lock().expect("hook lock").extend(hooks);
+    }
+
+    /// Takes the database over from `old` (the same file, opened differently): `old` waits
+    /// for its running queries (at most 30 s), closes its database and forwards to this slot.
+    pub(super) fn take_over(self: &Arc<Self>, old: &Arc<DbSlot>) {
+        {
+            let _block = old.reloading.write().expect("reload lock");
+            if let Some(db) = old.slot.lock().expect("db lock").take() {
+                wait_unshared(&db);
+            }
+            *old.forward.write().expect("forward lock") = Arc::downgrade(self);
+        }
+        *self.took_over.lock().expect("took-over lock") = Some(old.clone());
+    }
+
+    /// The reload is committed: the slot taken over stays retired.
+    pub(super) fn commit(&self) {
+        self.took_over.lock().expect("took-over lock").take();
     }
 
     pub(super) fn get(&self) -> Result<Arc<Database>, DbError> {
+        let forward = self.forward.read().expect("forward lock").upgrade();
+        if let Some(newer) = forward {
+            return newer.get();
+        }
         let _wait = self.reloading.read().expect("reload lock");
         let mut slot = self.slot.lock().expect("db lock");
         if let Some(db) = slot.as_ref() {
@@ -68,5 +128,26 @@ impl DbSlot {
             drop(old);
         }
         payload()
+    }
+}
+
+impl Drop for DbSlot {
+    fn drop(&mut self) {
+        let Some(old) = self.took_over.lock().expect("took-over lock").take() else {
+            return;
+        };
+        // a rejected reload: close this database before the old slot reopens the file
+        if let Some(db) = self.slot.lock().expect("db lock").take() {
+            wait_unshared(&db);
+        }
+        *old.forward.write().expect("forward lock") = Weak::new();
+    }
+}
+
+/// Waits until no query holds `db` but the caller, at most [`HANDOVER_WAIT`].
+fn wait_unshared(db: &Arc<Database>) {
+    let start = Instant::now();
+    while Arc::strong_count(db) > 1 && start.elapsed() < HANDOVER_WAIT {
+        std::thread::sleep(Duration::from_millis(2));
     }
 }

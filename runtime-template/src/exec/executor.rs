@@ -54,7 +54,11 @@ pub struct Runtime {
     pub project: Arc<Project>,
     pub(super) db: Arc<super::db_slot::DbSlot>,
     pub(super) python: OnceLock<Result<Arc<crate::python::Engine>, String>>,
-    shut_down: std::sync::atomic::AtomicBool,
+    /// A reload's predecessor whose unchanged plugins the new Python keeps (`successor`);
+    /// let go once loaded, so the old engine can end with its generation.
+    pub(super) share_plugins_of: Mutex<Option<Arc<crate::python::Engine>>>,
+    /// The project's Python sources as loaded (`successor` compares them).
+    pub(super) python_sources: super::successor::Fingerprint,
     /// Python endpoints or plugins among the endpoints served (kept current by `exclude_files`).
     needs_python: bool,
     builtins: Vec<Endpoint>,
@@ -90,11 +94,13 @@ impl Runtime {
                 .collect(),
             pool_size,
         }));
+        let python_sources = super::successor::Fingerprint::python_sources(&project);
         let mut rt = Runtime {
             project: Arc::new(project),
             db,
             python: OnceLock::new(),
-            shut_down: Default::default(),
+            share_plugins_of: Mutex::default(),
+            python_sources,
             needs_python: false,
             builtins,
             excluded: Default::default(),
@@ -133,11 +139,9 @@ impl Runtime {
         self.needs_python = !self.project.site.plugins.is_empty() || self.endpoints().any(|e| e.runs(Language::Python));
     }
 
-    /// Runs the Python `@on_shutdown` hooks, if Python was started (once; also on drop).
+    /// Runs the Python `@on_shutdown` hooks, if Python was started (once; also when the
+    /// engine is dropped, which a later generation of a reloaded server may share).
     pub fn shutdown(&self) {
-        if self.shut_down.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
         if let Some(Ok(engine)) = self.python.get() {
             engine.shutdown();
         }
@@ -347,12 +351,6 @@ impl Runtime {
             out.push(json!({"prompt": text, "role": m.role, "type": m.kind}));
         }
         Ok(Json::Array(out))
-    }
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        self.shutdown();
     }
 }
 

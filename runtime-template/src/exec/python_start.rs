@@ -56,18 +56,18 @@ impl Runtime {
                     site_dirs: dependency_dirs(&self.project.root),
                     plugins: self.plugin_defs()?,
                 };
-                let services = Arc::new(PyServices { project: self.project.clone(), db: self.db.clone() });
-                let (engine, udfs) = crate::python::Engine::load(&project, services).map_err(|e| e.to_string())?;
+                let shared = self.share_plugins_of.lock().expect("plugins lock").take();
+                let (engine, udfs) = crate::python::Engine::load(&project, self.services(), shared.as_deref())
+                    .map_err(|e| e.to_string())?;
                 let engine = Arc::new(engine);
                 let udfs: Vec<Arc<crate::python::Udf>> = udfs.into_iter().map(Arc::new).collect();
                 if !udfs.is_empty() {
-                    let engine = engine.clone();
                     self.db.add_on_open(Arc::new(move |db: &Database| {
                         for u in &udfs {
-                            let (e, u2) = (engine.clone(), u.clone());
+                            let udf = u.clone();
                             db.register_scalar(&u.name, &u.arg_types, &u.return_type, move |args| {
                                 // DuckDB reports a failed scalar function by its message
-                                e.call_udf(&u2, args).map_err(|e| e.to_string())
+                                udf.call(args).map_err(|e| e.to_string())
                             })?;
                         }
                         Ok(())
@@ -80,9 +80,14 @@ impl Runtime {
             .map_err(|e| ExecError::Execution(e.clone()))
     }
 
+    /// What `mxcp.runtime` reaches for this runtime: its configuration and database.
+    pub(super) fn services(&self) -> Arc<dyn crate::python::Services> {
+        Arc::new(PyServices { project: self.project.clone(), db: self.db.clone() })
+    }
+
     /// Plugin instances (the site's `plugin:` list): name, module and their configuration from
     /// the user config.
-    fn plugin_defs(&self) -> Result<Vec<(String, String, Json)>, String> {
+    pub(super) fn plugin_defs(&self) -> Result<Vec<(String, String, Json)>, String> {
         let mut out = Vec::new();
         for p in &self.project.site.plugins {
             let cfg = match &p.config {

@@ -53,19 +53,24 @@ impl UserConfig {
 
     /// Locates and loads the configuration for `project`/`profile`.
     pub fn load(project: &str, profile: &str, explicit: Option<&Path>) -> Result<Self, Vec<Diagnostic>> {
-        let path = match explicit {
-            Some(p) => Some(p.to_path_buf()),
-            None => match std::env::var_os("MXCP_CONFIG") {
-                Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-                _ => home_config().filter(|p| p.is_file()),
-            },
-        };
+        // a missing ~/.mxcp/config.yml is no configuration; a missing named one is an error
+        let named = explicit.is_some() || env_config().is_some();
+        let path = Self::location(explicit).filter(|p| named || p.is_file());
         let Some(path) = path else {
             return Ok(Self::synthesized(project, profile));
         };
         let text = std::fs::read_to_string(&path)
             .map_err(|e| vec![Diagnostic::whole_file_error(&path, format!("cannot read user config: {e}"))])?;
         Self::parse(&text, &path, project, profile)
+    }
+
+    /// Where the user configuration is read from (`--config`, `$MXCP_CONFIG`, else
+    /// `~/.mxcp/config.yml`), whether it exists or not.
+    pub fn location(explicit: Option<&Path>) -> Option<PathBuf> {
+        match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => env_config().or_else(home_config),
+        }
     }
 
     pub fn parse(text: &str, path: &Path, project: &str, profile: &str) -> Result<Self, Vec<Diagnostic>> {
@@ -300,4 +305,8 @@ mod tests {
         assert!(resolve_string("op://v/i/f").unwrap_err().contains("not supported in this build"));
         assert_eq!(resolve_string("plain $x {y}").unwrap(), "plain $x {y}");
     }
+}
+
+fn env_config() -> Option<PathBuf> {
+    std::env::var_os("MXCP_CONFIG").filter(|p| !p.is_empty()).map(PathBuf::from)
 }

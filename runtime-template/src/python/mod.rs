@@ -108,6 +108,12 @@ pub enum PythonError {
     Exception(String),
 }
 
+/// What `mxcp.runtime` reaches from now on, for a runtime without an engine of its own (a
+/// reload's runtime that runs no Python: the one before must not stay reachable).
+pub fn use_services(services: Arc<dyn Services>) {
+    native::set_services(services);
+}
+
 /// Starts the interpreter once per process (embedded mode).
 pub fn interpreter() -> Result<(), PythonError> {
     INTERPRETER
@@ -123,9 +129,13 @@ pub fn interpreter() -> Result<(), PythonError> {
 }
 
 /// A project's Python, loaded: its modules imported, plugins created, `@on_init` hooks run.
+/// One `_host.Generation`: a server reload loads another beside it (one interpreter per
+/// process), and calls keep the modules of the generation they started on.
 pub struct Engine {
     host: Py<PyModule>,
+    generation: Py<PyAny>,
     plain: Py<PyAny>,
+    shut_down: std::sync::atomic::AtomicBool,
 }
 
 /// A plugin method that is registered as a DuckDB scalar function.
@@ -214,8 +224,14 @@ fn error_text(py: Python<'_>, e: &PyErr) -> String {
 
 impl Engine {
     /// Starts the interpreter (if needed) and loads the project's Python; returns it with the
-    /// plugins' functions to register. A plugin that cannot be created is an error.
-    pub fn load(project: &ProjectPython, services: Arc<dyn Services>) -> Result<(Engine, Vec<Udf>), PythonError> {
+    /// plugins' functions to register. A plugin that cannot be created is an error. With
+    /// `share_plugins_of`, the plugins of that engine are kept (their functions stay
+    /// registered: none are returned) and only the project's modules are imported afresh.
+    pub fn load(
+        project: &ProjectPython,
+        services: Arc<dyn Services>,
+        share_plugins_of: Option<&Engine>,
+    ) -> Result<(Engine, Vec<Udf>), PythonError> {
         interpreter()?;
         native::set_services(services);
         Python::attach(|py| {
@@ -224,40 +240,64 @@ impl Engine {
             let site_dirs: Vec<String> = project.site_dirs.iter().map(|p| s(p)).collect();
             host.call_method1("setup", (s(&project.root), s(&project.python_dir), s(&project.plugin_dir), site_dirs))
                 .map_err(|e| format!("setting up Python: {}", error_text(py, &e)))?;
-            let defs = PyList::empty(py);
-            for (name, module, cfg) in &project.plugins {
-                let c = convert::to_py(py, cfg).map_err(|e| e.to_string())?;
-                defs.append((name, module, c)).map_err(|e| e.to_string())?;
-            }
-            let found = host.call_method1("load_plugins", (defs,)).map_err(|e| error_text(py, &e))?;
+            let shared = share_plugins_of.map(|e| e.generation.clone_ref(py));
+            let (generation, _previous): (Py<PyAny>, Py<PyAny>) = host
+                .call_method1("new_generation", (shared,))
+                .and_then(|r| r.extract())
+                .map_err(|e| error_text(py, &e))?;
             let mut udfs = Vec::new();
-            for item in found.try_iter().map_err(|e| e.to_string())? {
-                let t = item.map_err(|e| e.to_string())?;
-                let t = t.cast::<PyTuple>().map_err(|e| e.to_string())?;
-                let (name, method, arg_types, return_type): (String, Py<PyAny>, Vec<String>, String) =
-                    t.extract().map_err(|e: PyErr| e.to_string())?;
-                udfs.push(Udf { name, method, arg_types, return_type });
+            if share_plugins_of.is_none() {
+                let defs = PyList::empty(py);
+                for (name, module, cfg) in &project.plugins {
+                    let c = convert::to_py(py, cfg).map_err(|e| e.to_string())?;
+                    defs.append((name, module, c)).map_err(|e| e.to_string())?;
+                }
+                let found =
+                    host.call_method1("load_plugins", (generation.bind(py), defs)).map_err(|e| error_text(py, &e))?;
+                for item in found.try_iter().map_err(|e| e.to_string())? {
+                    let t = item.map_err(|e| e.to_string())?;
+                    let t = t.cast::<PyTuple>().map_err(|e| e.to_string())?;
+                    let (name, method, arg_types, return_type): (String, Py<PyAny>, Vec<String>, String) =
+                        t.extract().map_err(|e: PyErr| e.to_string())?;
+                    udfs.push(Udf { name, method, arg_types, return_type });
+                }
             }
-            host.call_method0("load_all").map_err(|e| error_text(py, &e))?;
+            host.call_method1("load_all", (generation.bind(py),)).map_err(|e| error_text(py, &e))?;
             let plain = host.getattr("plain").map_err(|e| e.to_string())?.unbind();
-            Ok((Engine { host: host.unbind(), plain }, udfs))
+            let engine = Engine { host: host.unbind(), generation, plain, shut_down: Default::default() };
+            Ok((engine, udfs))
         })
         .map_err(PythonError::Load)
+    }
+
+    /// Makes this engine the one `mxcp.runtime` serves (its services, its plugins), as a
+    /// server reload does once the new generation is checked.
+    pub fn activate(&self, services: Arc<dyn Services>) {
+        native::set_services(services);
+        Python::attach(|py| {
+            if let Err(e) = self.host.bind(py).call_method1("activate", (self.generation.bind(py),)) {
+                tracing::warn!("warning: activating Python: {}", error_text(py, &e));
+            }
+        });
     }
 
     /// Runs the `@on_init` hooks (after the UDFs are registered, so hooks can use them).
     pub fn run_init_hooks(&self) {
         Python::attach(|py| {
-            if let Err(e) = self.host.bind(py).call_method1("run_hooks", ("init",)) {
+            if let Err(e) = self.host.bind(py).call_method1("run_hooks", (self.generation.bind(py), "init")) {
                 tracing::warn!("warning: init hooks: {}", error_text(py, &e));
             }
         });
     }
 
-    /// Runs `@on_shutdown` hooks and plugin shutdowns.
+    /// Runs `@on_shutdown` hooks and the shutdown of the plugins this engine owns (once; also
+    /// when the engine is dropped, as a replaced generation is after its last call).
     pub fn shutdown(&self) {
+        if self.shut_down.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         Python::attach(|py| {
-            if let Err(e) = self.host.bind(py).call_method0("shutdown") {
+            if let Err(e) = self.host.bind(py).call_method1("shutdown", (self.generation.bind(py),)) {
                 tracing::warn!("warning: shutdown hooks: {}", error_text(py, &e));
             }
         });
@@ -300,10 +340,10 @@ impl Engine {
                         return Err(pyo3::exceptions::PyTimeoutError::new_err("the call was cancelled"));
                     }
                 }
-                let result = self
-                    .host
-                    .bind(py)
-                    .call_method1("call", (path.to_string_lossy().as_ref(), func, kwargs, native_ctx, shown_path));
+                let result = self.host.bind(py).call_method1(
+                    "call",
+                    (self.generation.bind(py), path.to_string_lossy().as_ref(), func, kwargs, native_ctx, shown_path),
+                );
                 if let Some(c) = &ctx.cancel {
                     c.clear_on_cancel();
                 }
@@ -312,15 +352,26 @@ impl Engine {
             run().map_err(|e| PythonError::Exception(error_text(py, &e)))
         })
     }
+}
 
-    /// Calls a UDF method on one row of arguments.
-    pub fn call_udf(&self, udf: &Udf, args: &[Json]) -> Result<Json, PythonError> {
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Udf {
+    /// Calls the plugin method on one row of arguments.
+    pub fn call(&self, args: &[Json]) -> Result<Json, PythonError> {
+        static PLAIN: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
         keep_thread_state();
         Python::attach(|py| {
             let run = || -> PyResult<Json> {
+                let plain =
+                    PLAIN.get_or_try_init(py, || py.import("mxcp._host")?.getattr("plain").map(Bound::unbind))?;
                 let values = args.iter().map(|a| convert::to_py(py, a)).collect::<PyResult<Vec<_>>>()?;
-                let r = udf.method.bind(py).call1(PyTuple::new(py, values)?)?;
-                convert::from_py(&r, self.plain.bind(py), 0)
+                let r = self.method.bind(py).call1(PyTuple::new(py, values)?)?;
+                convert::from_py(&r, plain.bind(py), 0)
             };
             run().map_err(|e| PythonError::Exception(error_text(py, &e)))
         })

@@ -137,7 +137,8 @@ pub mod _mxcp_native {
             log_line("info", &format!("reloading the database: {description}"));
         }
         // hooks only: the plugins stay, their functions are registered again on the new database
-        host.call_method1("run_hooks", ("shutdown",))?;
+        let generation = host.getattr("current")?;
+        host.call_method1("run_hooks", (&generation, "shutdown"))?;
         // waiting for running queries happens without the GIL: one of them may be calling a
         // plugin function, which needs it
         let r = py.detach(|| {
@@ -150,7 +151,7 @@ pub mod _mxcp_native {
                 })
             })
         });
-        host.call_method1("run_hooks", ("init",))?;
+        host.call_method1("run_hooks", (&generation, "init"))?;
         r.map_err(PyRuntimeError::new_err)
     }
 }

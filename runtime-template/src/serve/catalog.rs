@@ -1,12 +1,11 @@
-//! The endpoints as MCP sees them, built once at start (tools, resources, templates, prompts),
-//! and the call path every request takes: off the async threads, bounded by the call
-//! timeout, a panic failing only its own call.
+//! The server's long-lived state (calls in flight, draining, audit, sessions, reloads) around
+//! the generation it serves, and the call path every request takes: off the async threads,
+//! bounded by the call timeout, a panic failing only its own call.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use regex::Regex;
-use rmcp::model::{Prompt, PromptArgument, Resource, ResourceTemplate, Tool, ToolAnnotations};
+use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value as Json};
 
 use crate::audit::AuditLog;
@@ -17,17 +16,13 @@ use crate::load::endpoint::{Endpoint, EndpointKind};
 use crate::python::CallEvents;
 
 use super::audit_record::Origin;
+use super::generation::Generation;
 use super::schema;
 
-/// Everything built once at start.
+/// What outlives a reload; the endpoints, runtime and limits are the current [`Generation`].
 pub(super) struct State {
-    pub(super) runtime: Arc<Runtime>,
-    pub(super) tools: Vec<Tool>,
-    pub(super) resources: Vec<Resource>,
-    pub(super) templates: Vec<ResourceTemplate>,
-    /// URI template matchers, in declaration order: (matcher, variable names, template).
-    pub(super) matchers: Vec<(Regex, Vec<String>, String)>,
-    pub(super) prompts: Vec<Prompt>,
+    /// Swapped whole by a reload; a call keeps the one it started on.
+    generation: RwLock<Arc<Generation>>,
     pub(super) call_timeout: Duration,
     /// Who calls when the transport names nobody (stdio: `serve --user-context`, else anonymous).
     pub(super) default_caller: Caller,
@@ -36,9 +31,12 @@ pub(super) struct State {
     /// Calls running now, so a shutdown can wait for them.
     pub(super) in_flight: std::sync::atomic::AtomicUsize,
     pub(super) idle: tokio::sync::Notify,
-    pub(super) limits: Arc<crate::limits::Limits>,
     /// Set when a shutdown began: `/readyz` answers 503 so a load balancer stops sending.
     pub(super) draining: std::sync::atomic::AtomicBool,
+    /// The connected sessions, told when a reload changes a list.
+    pub(super) sessions: super::sessions::Sessions,
+    pub(super) reloads: super::reload::Reloads,
+    pub(super) started: Instant,
 }
 
 /// Who a call is made by, and the HTTP request it came with (set only for a verified caller:
@@ -83,69 +81,28 @@ impl State {
     }
 
     pub(super) fn new(runtime: Arc<Runtime>, call_timeout: Duration, audit: Option<Arc<AuditLog>>) -> State {
-        let mut s = State {
-            runtime: runtime.clone(),
-            tools: Vec::new(),
-            resources: Vec::new(),
-            templates: Vec::new(),
-            matchers: Vec::new(),
-            prompts: Vec::new(),
+        State {
+            generation: RwLock::new(Arc::new(Generation::new(1, runtime, Default::default()))),
             call_timeout,
             default_caller: Caller::default(),
             audit,
             in_flight: Default::default(),
             idle: tokio::sync::Notify::new(),
             draining: Default::default(),
-            limits: Arc::new(crate::limits::Limits::new(&Default::default())),
-        };
-        for e in runtime.endpoints() {
-            match e.kind {
-                EndpointKind::Tool => s.tools.push(tool_of(e)),
-                EndpointKind::Resource => {
-                    let vars = crate::load::uri_template::variables(&e.name);
-                    let name = e.title.clone().unwrap_or_else(|| e.name.clone());
-                    if vars.is_empty() {
-                        let mut r = Resource::new(e.name.clone(), name);
-                        if let Some(d) = &e.description {
-                            r = r.with_description(d.clone());
-                        }
-                        if let Some(m) = &e.mime_type {
-                            r = r.with_mime_type(m.clone());
-                        }
-                        s.resources.push(r);
-                    } else {
-                        let mut t = ResourceTemplate::new(e.name.clone(), name);
-                        if let Some(d) = &e.description {
-                            t = t.with_description(d.clone());
-                        }
-                        if let Some(m) = &e.mime_type {
-                            t = t.with_mime_type(m.clone());
-                        }
-                        s.templates.push(t);
-                        s.matchers.push((crate::load::uri_template::matcher(&e.name), vars, e.name.clone()));
-                    }
-                }
-                EndpointKind::Prompt => {
-                    let args: Vec<PromptArgument> = e
-                        .parameters
-                        .iter()
-                        .map(|p| {
-                            let mut a = PromptArgument::new(p.name.clone()).with_required(p.def.default.is_none());
-                            if let Some(d) = &p.def.description {
-                                a = a.with_description(d.clone());
-                            }
-                            a
-                        })
-                        .collect();
-                    s.prompts.push(Prompt::new(e.name.clone(), e.description.clone(), Some(args)));
-                }
-            }
+            sessions: Default::default(),
+            reloads: Default::default(),
+            started: Instant::now(),
         }
-        s
     }
 
-    pub(super) fn endpoint(&self, kind: EndpointKind, name: &str) -> Option<&Endpoint> {
-        self.runtime.find(kind, name)
+    /// The generation serving now.
+    pub(super) fn generation(&self) -> Arc<Generation> {
+        self.generation.read().expect("generation lock").clone()
+    }
+
+    /// Serves `next` from now on (calls in flight finish on the one they hold); the one replaced.
+    pub(super) fn swap(&self, next: Generation) -> Arc<Generation> {
+        std::mem::replace(&mut *self.generation.write().expect("generation lock"), Arc::new(next))
     }
 
     /// Runs a call off the async threads, bounded by the call timeout; a panic inside the call
@@ -161,15 +118,17 @@ impl State {
         origin: &Origin,
     ) -> Result<Result<Json, ExecError>, crate::limits::Refusal> {
         let caller = caller.unwrap_or(&self.default_caller);
+        // the whole call runs on the generation serving at its start, even across a reload
+        let generation = self.generation();
+        let limits = &generation.limits;
         // a call holds its slots until it really ends, even past a timeout
-        let admission =
-            if self.limits.limits_calls() { Some(self.limits.admit(&caller_key(caller), name).await?) } else { None };
+        let admission = if limits.limits_calls() { Some(limits.admit(&caller_key(caller), name).await?) } else { None };
         if let Some(why) = self.audit.as_ref().and_then(|a| a.refusal()) {
             return Ok(Err(ExecError::Execution(why)));
         }
-        let max_bytes = self.limits.max_result_bytes;
+        let max_bytes = limits.max_result_bytes;
         let started = Instant::now();
-        let rt = self.runtime.clone();
+        let rt = generation.runtime.clone();
         let name_owned = name.to_string();
         let _in_flight = InFlight::new(self);
         let cancel = crate::db::Cancel::default();
@@ -178,7 +137,7 @@ impl State {
             request: caller.request.clone(),
             cancel: Some(cancel.clone()),
             events,
-            result_cap: self.limits.result_cap,
+            result_cap: limits.result_cap,
             ..CallOptions::default()
         };
         let user_id = opts.identity.as_ref().and_then(|i| i.user_id.clone());
@@ -202,7 +161,7 @@ impl State {
             }
         };
         if let (Some(log), Some(args)) = (&self.audit, recorded_args) {
-            let endpoint = self.endpoint(kind, name);
+            let endpoint = generation.endpoint(kind, name);
             let call = super::audit_record::Call {
                 kind,
                 name,

@@ -154,9 +154,15 @@ impl ServerHandler for Handler {
             .enable_prompts()
             .enable_resources()
             .enable_resources_subscribe()
-            .enable_tools()
-            .build();
-        let project = &self.state.runtime.project.site.project;
+            .enable_tools();
+        // a server that reloads tells its sessions when a list changed
+        let caps = if self.state.reloads.reloader.is_some() {
+            caps.enable_tool_list_changed().enable_prompts_list_changed().enable_resources_list_changed().build()
+        } else {
+            caps.build()
+        };
+        let generation = self.state.generation();
+        let project = &generation.runtime.project.site.project;
         ServerConfig::new(caps)
             .with_server_info(Implementation::new("mxcp", crate::VERSION).with_title(format!("mxcp: {project}")))
     }
@@ -166,11 +172,15 @@ impl ServerHandler for Handler {
         _: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.state.tools.clone()))
+        Ok(ListToolsResult::with_all_items(self.state.generation().tools.clone()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.state.tools.iter().find(|t| t.name == name).cloned()
+        self.state.generation().tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn on_initialized(&self, ctx: rmcp::service::NotificationContext<RoleServer>) {
+        self.state.sessions.add(ctx.peer);
     }
 
     async fn call_tool(
@@ -179,7 +189,8 @@ impl ServerHandler for Handler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let name = req.name.to_string();
-        let Some(endpoint) = self.state.endpoint(EndpointKind::Tool, &name) else {
+        let generation = self.state.generation();
+        let Some(endpoint) = generation.endpoint(EndpointKind::Tool, &name) else {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!("Unknown tool: {name}"))]).into());
         };
         let ret = endpoint.return_type.as_ref();
@@ -240,7 +251,7 @@ impl ServerHandler for Handler {
         _: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        Ok(ListResourcesResult::with_all_items(self.state.resources.clone()))
+        Ok(ListResourcesResult::with_all_items(self.state.generation().resources.clone()))
     }
 
     async fn list_resource_templates(
@@ -248,7 +259,7 @@ impl ServerHandler for Handler {
         _: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(ListResourceTemplatesResult::with_all_items(self.state.templates.clone()))
+        Ok(ListResourceTemplatesResult::with_all_items(self.state.generation().templates.clone()))
     }
 
     async fn read_resource(
@@ -257,10 +268,11 @@ impl ServerHandler for Handler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let uri = req.uri.clone();
-        let (template, args) = if self.state.endpoint(EndpointKind::Resource, &uri).is_some() {
+        let generation = self.state.generation();
+        let (template, args) = if generation.endpoint(EndpointKind::Resource, &uri).is_some() {
             (uri.clone(), Map::new())
         } else {
-            let found = self.state.matchers.iter().find_map(|(re, vars, template)| {
+            let found = generation.matchers.iter().find_map(|(re, vars, template)| {
                 let caps = re.captures(&uri)?;
                 let args: Map<String, Json> = vars
                     .iter()
@@ -276,7 +288,7 @@ impl ServerHandler for Handler {
                 None => return Err(McpError::resource_not_found(format!("Unknown resource: {uri}"), None)),
             }
         };
-        let mime = self.state.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
+        let mime = generation.endpoint(EndpointKind::Resource, &template).and_then(|e| e.mime_type.clone());
         let origin = Origin::of(&ctx);
         match self
             .state
@@ -310,7 +322,7 @@ impl ServerHandler for Handler {
         _: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(self.state.prompts.clone()))
+        Ok(ListPromptsResult::with_all_items(self.state.generation().prompts.clone()))
     }
 
     async fn get_prompt(
@@ -318,7 +330,8 @@ impl ServerHandler for Handler {
         req: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let Some(endpoint) = self.state.endpoint(EndpointKind::Prompt, &req.name) else {
+        let generation = self.state.generation();
+        let Some(endpoint) = generation.endpoint(EndpointKind::Prompt, &req.name) else {
             return Err(McpError::invalid_params(format!("Unknown prompt: {}", req.name), None));
         };
         let description = endpoint.description.clone();
@@ -365,7 +378,8 @@ impl ServerHandler for Handler {
     }
 
     async fn subscribe(&self, _: SubscribeRequestParams, _: RequestContext<RoleServer>) -> Result<(), McpError> {
-        // resources never change while the server runs: nothing will be notified
+        // no resource's content is watched: nothing will be notified (a reload tells of a
+        // changed list, not of changed contents)
         Ok(())
     }
 

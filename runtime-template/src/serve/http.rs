@@ -71,12 +71,12 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         }
     }
     // outermost: a flood from one address is refused before any token is checked
-    if shared.limits.limits_addresses() {
-        let limits = shared.limits.clone();
-        let trust_proxy = opts.http.trust_proxy;
-        mcp =
-            mcp.layer(axum::middleware::from_fn(move |req, next| per_address(limits.clone(), trust_proxy, req, next)));
-    }
+    // the limits of the generation serving each request (a reload may change them)
+    let limited = shared.clone();
+    let trust_proxy = opts.http.trust_proxy;
+    mcp = mcp.layer(axum::middleware::from_fn(move |req, next| {
+        per_address(limited.generation().limits.clone(), trust_proxy, req, next)
+    }));
     let ready = shared.clone();
     let app = app
         .merge(mcp)
@@ -105,6 +105,7 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         // before the sessions (and their streams) are cancelled
         tokio::time::sleep(Duration::from_millis(250)).await;
         drained.drain(Duration::from_secs(30)).await;
+        drained.reloads.settle(Duration::from_secs(10)).await;
         cancel.cancel();
     });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -124,6 +125,9 @@ async fn per_address(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    if !limits.limits_addresses() {
+        return next.run(req).await;
+    }
     let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let forwarded = if trust_proxy { forwarded_for(req.headers()) } else { None };
     if let Some(ip) = forwarded.or(peer) {
@@ -153,7 +157,7 @@ async fn readiness(state: Arc<State>) -> axum::response::Response {
     if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
         return json_response(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"draining"}"#.into());
     }
-    let runtime = state.runtime.clone();
+    let runtime = state.generation().runtime.clone();
     match tokio::task::spawn_blocking(move || runtime.db().map(|_| ())).await {
         Ok(Ok(())) => json_response(StatusCode::OK, r#"{"status":"ready"}"#.into()),
         Ok(Err(e)) => {

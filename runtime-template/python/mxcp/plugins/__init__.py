@@ -23,7 +23,7 @@ def on_shutdown(func):
     if first == "self":
         func._mxcp_on_shutdown = True
     else:
-        _host.plugin_shutdown_hooks.append(func)
+        _host.current.plugin_shutdown_hooks.append(func)
     return func
 
 
