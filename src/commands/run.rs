@@ -31,6 +31,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 skip_output_validation: args.skip_output_validation,
                 cancel: None,
                 events: None,
+                spans: None,
             };
             let result = runtime.call(kind, &args.name, &params, &opts);
             runtime.shutdown();

@@ -96,6 +96,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         runtime.exclude_files(failed);
     }
 
+    let telemetry = match runtime.project.user_config.telemetry.clone().with_env(|k| std::env::var(k).ok()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let http = transport_cfg.http;
     let opts = ServeOptions {
         transport,
@@ -116,6 +123,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         http,
         user,
         audit: audit.clone(),
+        telemetry,
         ..ServeOptions::default()
     };
     let served = serve::serve(Arc::new(runtime), opts);

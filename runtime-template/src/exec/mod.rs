@@ -7,4 +7,5 @@ pub mod executor;
 pub mod identity;
 pub mod policy;
 pub mod python_start;
+pub mod steps;
 pub mod test_runner;

@@ -19,6 +19,9 @@ use crate::python::CallEvents;
 use super::audit_record::Origin;
 use super::schema;
 
+// URI template variables arrive percent-encoded
+pub(super) use crate::load::uri_template::percent_decode;
+
 /// Everything built once at start.
 pub(super) struct State {
     pub(super) runtime: Arc<Runtime>,
@@ -39,6 +42,8 @@ pub(super) struct State {
     pub(super) limits: Arc<crate::limits::Limits>,
     /// Set when a shutdown began: `/readyz` answers 503 so a load balancer stops sending.
     pub(super) draining: std::sync::atomic::AtomicBool,
+    /// Spans and metrics of the requests, when telemetry is on.
+    pub(super) telemetry: Option<Arc<crate::telemetry::Telemetry>>,
 }
 
 /// Who a call is made by, and the HTTP request it came with (set only for a verified caller:
@@ -97,6 +102,7 @@ impl State {
             idle: tokio::sync::Notify::new(),
             draining: Default::default(),
             limits: Arc::new(crate::limits::Limits::new(&Default::default())),
+            telemetry: None,
         };
         for e in runtime.endpoints() {
             match e.kind {
@@ -178,10 +184,12 @@ impl State {
             request: caller.request.clone(),
             cancel: Some(cancel.clone()),
             events,
+            spans: origin.span.clone().map(|s| s as Arc<dyn crate::exec::steps::CallSpans>),
             ..CallOptions::default()
         };
         let user_id = opts.identity.as_ref().and_then(|i| i.user_id.clone());
-        let recorded_args = self.audit.as_ref().map(|_| args.clone());
+        let captures = origin.span.as_ref().is_some_and(|s| s.captures_content());
+        let recorded_args = (self.audit.is_some() || captures).then(|| args.clone());
         let task = tokio::task::spawn_blocking(move || {
             let _admission = admission;
             let (outcome, trace) = rt.call_traced(kind, &name_owned, &args, &opts);
@@ -200,6 +208,9 @@ impl State {
                 (Err(timed_out), PolicyTrace::default())
             }
         };
+        if let (true, Some(args)) = (captures, &recorded_args) {
+            super::traced::record_call(origin.span.as_deref(), self.endpoint(kind, name), args, &outcome);
+        }
         if let (Some(log), Some(args)) = (&self.audit, recorded_args) {
             let endpoint = self.endpoint(kind, name);
             let call = super::audit_record::Call {
@@ -259,35 +270,4 @@ pub(super) fn tool_of(e: &Endpoint) -> Tool {
         }
     }
     tool
-}
-
-/// `a%20b` → `a b` (URI template variables arrive percent-encoded).
-pub(super) fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 3) {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_template_variables() {
-        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-    }
 }

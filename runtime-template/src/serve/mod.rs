@@ -11,6 +11,7 @@ mod handler;
 mod http;
 pub mod schema;
 mod stdio;
+mod traced;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ pub enum ServerError {
     Bind { addr: String, message: String },
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Telemetry(#[from] crate::telemetry::TelemetryError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +62,8 @@ pub struct ServeOptions {
     pub limits: crate::load::limits_config::LimitsConfig,
     /// Every call is recorded here (`None`: auditing is off).
     pub audit: Option<Arc<AuditLog>>,
+    /// The user configuration's `telemetry`, the environment applied.
+    pub telemetry: crate::load::telemetry_config::TelemetryConfig,
 }
 
 impl Default for ServeOptions {
@@ -77,6 +82,7 @@ impl Default for ServeOptions {
             user: None,
             limits: Default::default(),
             audit: None,
+            telemetry: Default::default(),
         }
     }
 }
@@ -106,13 +112,24 @@ pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerErro
     if runtime.needs_python() {
         runtime.python().map_err(|e| ServerError::Start(e.to_string()))?;
     }
-    let result = serve_with(runtime.clone(), opts, proto_out);
+    let telemetry = crate::telemetry::Telemetry::start(&opts.telemetry)?;
+    let result = serve_with(runtime.clone(), opts, proto_out, telemetry.clone());
     runtime.shutdown();
+    // the last spans and the final metrics go out before the process ends
+    if let Some(t) = telemetry {
+        t.shutdown();
+    }
     result
 }
 
-fn serve_with(runtime: Arc<Runtime>, opts: ServeOptions, proto_out: Option<std::fs::File>) -> Result<(), ServerError> {
+fn serve_with(
+    runtime: Arc<Runtime>,
+    opts: ServeOptions,
+    proto_out: Option<std::fs::File>,
+    telemetry: Option<Arc<crate::telemetry::Telemetry>>,
+) -> Result<(), ServerError> {
     let mut state = State::new(runtime, opts.call_timeout, opts.audit.clone());
+    state.telemetry = telemetry;
     state.default_caller.identity = opts.user.clone().map(Arc::new);
     state.limits = Arc::new(crate::limits::Limits::new(&opts.limits));
     let state = Arc::new(state);
