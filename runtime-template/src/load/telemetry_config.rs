@@ -1,7 +1,6 @@
 //! The active profile's `telemetry` block of the user configuration, decoded with positions,
 //! and the standard environment variables that override it. The keys and what is an error
-//! follow the reference; `tracing.capture_content` and `metrics.prometheus` are mxcp's
-//! (docs/telemetry.md).
+//! follow the reference; `tracing.capture_content` is mxcp's (docs/telemetry.md).
 
 use std::time::Duration;
 
@@ -32,8 +31,6 @@ pub struct TelemetryConfig {
     pub capture_content: bool,
     pub metrics: bool,
     pub export_interval: Duration,
-    /// mxcp: `host:port` where the metrics are served in the Prometheus text format.
-    pub prometheus: Option<String>,
 }
 
 impl Default for TelemetryConfig {
@@ -51,7 +48,6 @@ impl Default for TelemetryConfig {
             capture_content: false,
             metrics: true,
             export_interval: Duration::from_secs(60),
-            prometheus: None,
         }
     }
 }
@@ -104,12 +100,11 @@ pub fn decode(node: &Node, path: &str, d: &mut Decoder) -> TelemetryConfig {
         }
     }
     if let Some(m) = f.get("metrics").filter(|n| !n.is_null()) {
-        if let Some(mf) = d.map(m, &f.path_of("metrics"), &["enabled", "export_interval", "prometheus"]) {
+        if let Some(mf) = d.map(m, &f.path_of("metrics"), &["enabled", "export_interval"]) {
             cfg.metrics = lenient_bool(d, &mf, "enabled").unwrap_or(true);
             if let Some(secs) = interval(d, &mf) {
                 cfg.export_interval = secs;
             }
-            cfg.prometheus = text(d, &mf, "prometheus");
         }
     }
     cfg
@@ -145,7 +140,7 @@ fn text(d: &mut Decoder, f: &Fields, key: &str) -> Option<String> {
 impl TelemetryConfig {
     /// The configuration with the environment's settings over it: `MXCP_TELEMETRY_ENABLED`,
     /// `MXCP_TELEMETRY_TRACING_CONSOLE`, `MXCP_TELEMETRY_METRICS_INTERVAL` (seconds),
-    /// `MXCP_TELEMETRY_CAPTURE_CONTENT`, `MXCP_TELEMETRY_PROMETHEUS` and the standard
+    /// `MXCP_TELEMETRY_CAPTURE_CONTENT` and the standard
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_SERVICE_NAME`,
     /// `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SDK_DISABLED`. A value that cannot be read is an error
     /// naming the variable.
@@ -177,9 +172,6 @@ impl TelemetryConfig {
                 format!("MXCP_TELEMETRY_METRICS_INTERVAL: expected a whole number of seconds, found '{v}'")
             })?;
             self.export_interval = Duration::from_secs(secs.max(1));
-        }
-        if let Some(v) = var("MXCP_TELEMETRY_PROMETHEUS").filter(|v| !v.is_empty()) {
-            self.prometheus = Some(v);
         }
         if let Some(v) = var("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()) {
             self.endpoint = Some(v);

@@ -1,10 +1,11 @@
-//! The exporter: one thread that batches finished spans and sends them, and the metrics every
-//! interval, as OTLP/HTTP protobuf. Spans are queued without blocking the call that ended
-//! them; when the queue is full (a collector that does not answer) new ones are dropped.
+//! The exporter: one thread that sends the finished spans in batches, and the metrics every
+//! interval, as OTLP/HTTP protobuf. A finished span is pushed onto a shared buffer under a
+//! short lock; the thread is woken only when a batch is full or a flush is asked for, never per
+//! span (a wake-up per call cost more than the rest of the tracing on a loaded machine). When the
+//! buffer is full (a collector that does not answer) new spans are dropped.
 
 use std::io::Write;
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::metrics::Metrics;
@@ -13,12 +14,6 @@ use super::span::{Attr, SpanData, hex, unix_nanos};
 
 const QUEUE: usize = 8192;
 const BATCH: usize = 512;
-
-pub(crate) enum Msg {
-    Span(SpanData),
-    /// Send everything now; the reply says it is done.
-    Flush(std::sync::mpsc::Sender<()>),
-}
 
 pub(crate) struct Settings {
     /// `<endpoint>/v1/traces`, or none when tracing is off.
@@ -32,29 +27,50 @@ pub(crate) struct Settings {
     pub(crate) console: bool,
 }
 
+#[derive(Default)]
+struct Buffer {
+    spans: Vec<SpanData>,
+    /// Flushes asked for, each answered once everything before it was sent.
+    flushes: Vec<std::sync::mpsc::Sender<()>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    buffer: Mutex<Buffer>,
+    wake: Condvar,
+}
+
 pub(crate) struct Exporter {
-    tx: SyncSender<Msg>,
+    shared: Arc<Shared>,
 }
 
 impl Exporter {
     pub(crate) fn start(settings: Settings, metrics: Option<Arc<Metrics>>) -> std::io::Result<Exporter> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
-        std::thread::Builder::new().name("mxcp-otlp".into()).spawn(move || run(settings, metrics, rx))?;
-        Ok(Exporter { tx })
+        let shared = Arc::new(Shared::default());
+        let thread_shared = shared.clone();
+        std::thread::Builder::new().name("mxcp-otlp".into()).spawn(move || run(settings, metrics, &thread_shared))?;
+        Ok(Exporter { shared })
     }
 
     pub(crate) fn span(&self, span: SpanData) {
-        if let Err(TrySendError::Full(_)) = self.tx.try_send(Msg::Span(span)) {
-            tracing::debug!("mxcp: telemetry queue full, a span was dropped");
+        let mut b = self.shared.buffer.lock().expect("export lock");
+        if b.spans.len() >= QUEUE {
+            drop(b);
+            tracing::debug!("mxcp: telemetry buffer full, a span was dropped");
+            return;
+        }
+        b.spans.push(span);
+        if b.spans.len() == BATCH {
+            self.shared.wake.notify_one();
         }
     }
 
-    /// Sends what is queued and the metrics, waiting at most `limit`.
+    /// Sends what is buffered and the metrics, waiting at most `limit`.
     pub(crate) fn flush(&self, limit: Duration) {
         let (ack, done) = std::sync::mpsc::channel();
-        if self.tx.send(Msg::Flush(ack)).is_ok() {
-            let _ = done.recv_timeout(limit);
-        }
+        self.shared.buffer.lock().expect("export lock").flushes.push(ack);
+        self.shared.wake.notify_one();
+        let _ = done.recv_timeout(limit);
     }
 }
 
@@ -114,7 +130,7 @@ impl Sender {
     }
 }
 
-fn run(settings: Settings, metrics: Option<Arc<Metrics>>, rx: Receiver<Msg>) {
+fn run(settings: Settings, metrics: Option<Arc<Metrics>>, shared: &Shared) {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -124,43 +140,32 @@ fn run(settings: Settings, metrics: Option<Arc<Metrics>>, rx: Receiver<Msg>) {
     };
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
     let mut sender = Sender { rt, client, settings, failing: false };
-    let mut pending: Vec<SpanData> = Vec::new();
-    let mut batch_due: Option<Instant> = None;
+    let mut batch_due = Instant::now() + sender.settings.batch_delay;
     let mut metrics_due = Instant::now() + sender.settings.metrics_interval;
     loop {
-        let now = Instant::now();
-        let due = batch_due.map_or(metrics_due, |b| b.min(metrics_due));
-        match rx.recv_timeout(due.saturating_duration_since(now)) {
-            Ok(Msg::Span(s)) => {
-                pending.push(s);
-                batch_due.get_or_insert(now + sender.settings.batch_delay);
-                if pending.len() >= BATCH {
-                    sender.spans(&mut pending);
-                    batch_due = None;
-                }
-            }
-            Ok(Msg::Flush(ack)) => {
-                sender.spans(&mut pending);
-                batch_due = None;
-                sender.metrics(metrics.as_deref());
-                let _ = ack.send(());
-            }
-            Err(RecvTimeoutError::Timeout) => {
+        let (mut spans, flushes) = {
+            let mut b = shared.buffer.lock().expect("export lock");
+            loop {
                 let now = Instant::now();
-                if batch_due.is_some_and(|b| b <= now) {
-                    sender.spans(&mut pending);
-                    batch_due = None;
+                if b.spans.len() >= BATCH || !b.flushes.is_empty() || batch_due <= now || metrics_due <= now {
+                    break;
                 }
-                if metrics_due <= now {
-                    sender.metrics(metrics.as_deref());
-                    metrics_due = now + sender.settings.metrics_interval;
-                }
+                let wait = batch_due.min(metrics_due) - now;
+                b = shared.wake.wait_timeout(b, wait).expect("export lock").0;
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                sender.spans(&mut pending);
-                sender.metrics(metrics.as_deref());
-                return;
-            }
+            (std::mem::take(&mut b.spans), std::mem::take(&mut b.flushes))
+        };
+        let now = Instant::now();
+        if batch_due <= now || !spans.is_empty() {
+            sender.spans(&mut spans);
+            batch_due = now + sender.settings.batch_delay;
+        }
+        if metrics_due <= now || !flushes.is_empty() {
+            sender.metrics(metrics.as_deref());
+            metrics_due = now + sender.settings.metrics_interval;
+        }
+        for ack in flushes {
+            let _ = ack.send(());
         }
     }
 }
