@@ -68,7 +68,7 @@ impl Call<'_> {
             caller_type: if self.origin.http { "http" } else { "stdio" },
             user_id: self.user_id,
             session_id: self.origin.session_id.clone(),
-            trace_id: self.origin.span.as_ref().map(|s| s.trace_id()),
+            trace_id: self.origin.span.as_ref().and_then(|s| s.trace_id()),
             input: audit::redact_arguments(params, self.args),
             output,
             error,

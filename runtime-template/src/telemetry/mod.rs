@@ -123,6 +123,7 @@ impl Telemetry {
         let trace_id = from.map(|c| c.trace_id).unwrap_or_else(span::new_trace_id);
         // a parent that was not sampled is followed: no span (the metrics still count)
         let sampled = self.tracing && from.is_none_or(|c| c.sampled);
+        let in_trace = sampled || from.is_some();
         let method = facts.method.to_string();
         let target = facts.tool.or(facts.prompt);
         let mut attributes = vec![attr("mcp.method.name", facts.method)];
@@ -173,6 +174,7 @@ impl Telemetry {
         Arc::new(ServerSpan {
             telemetry: self.clone(),
             sampled,
+            in_trace,
             trace_id,
             span_id: data.span_id,
             started: Instant::now(),
@@ -225,6 +227,8 @@ fn resource(cfg: &TelemetryConfig) -> Vec<Attr> {
 pub struct ServerSpan {
     telemetry: Arc<Telemetry>,
     sampled: bool,
+    /// Exported, or part of the caller's trace: the trace id means something.
+    in_trace: bool,
     trace_id: [u8; 16],
     span_id: [u8; 8],
     started: Instant,
@@ -234,9 +238,10 @@ pub struct ServerSpan {
 }
 
 impl ServerSpan {
-    /// The trace id (32 hex digits), for the audit record.
-    pub fn trace_id(&self) -> String {
-        span::hex(&self.trace_id)
+    /// The trace id (32 hex digits), for the audit record; none when the request is in no
+    /// trace (tracing off and no parent given).
+    pub fn trace_id(&self) -> Option<String> {
+        self.in_trace.then(|| span::hex(&self.trace_id))
     }
 
     /// Whether tool arguments and results go into the span (`tracing.capture_content`).
