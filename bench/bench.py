@@ -28,6 +28,9 @@ and the audit log (mxcp only):
 and behind a load balancer (mxcp only; Debian's HAProxy, skipped when it is not installed):
   replicas  16 clients for --http-seconds through HAProxy to 1, then 3, `serve --stateless`
             replicas: calls/s (bench/replicas.py)
+and telemetry (mxcp only; `--only telemetry` measures just this):
+  telemetry tools/call median over stdio with telemetry off and on, exporting spans and
+            metrics to a local OTLP/HTTP receiver: side by side as for the audit log
 """
 import argparse
 import http.client
@@ -275,20 +278,21 @@ def measure_built(mxcp, args, work):
     return r
 
 
-def audit_overhead(exe, work, n, rounds=5):
-    """Call medians with auditing off and on. Two servers run side by side, one of each, and
-    the calls alternate between them, so that the machine's changing load falls on both alike;
-    `rounds` pairs of fresh servers: the medians of the rounds' medians and of their differences."""
+def side_by_side(exe, work, n, name, env_off, env_on, rounds=5):
+    """Call medians of two servers, one with `env_off` and one with `env_on`, running side by
+    side with the calls alternating between them, so that the machine's changing load falls on
+    both alike; `rounds` pairs of fresh servers: the medians of the rounds' medians and of their
+    differences. Each server's project is `<work>/<name>-<round>-<off|on>`."""
     env = dict(os.environ, MXCP_DISABLE_ANALYTICS="1")
     env.pop("MXCP_CONFIG", None)
     serve = [exe, "serve", "--transport", "stdio"]
     off, on = [], []
     for r in range(rounds):
         servers = []
-        for audit in ("false", "true"):
-            project = os.path.join(work, f"audit-bench-{r}-{audit}")
+        for side, extra in (("off", env_off), ("on", env_on)):
+            project = os.path.join(work, f"{name}-{r}-{side}")
             shutil.copytree(os.path.join(HERE, "project"), project)
-            s = Stdio(serve, project, dict(env, MXCP_AUDIT_ENABLED=audit))
+            s = Stdio(serve, project, dict(env, **extra))
             s.handshake()
             for _ in range(50):
                 s.request("tools/call", CALL)
@@ -302,9 +306,57 @@ def audit_overhead(exe, work, n, rounds=5):
             s.close()
         off.append(statistics.median(servers[0][1]))
         on.append(statistics.median(servers[1][1]))
-        assert os.listdir(os.path.join(work, f"audit-bench-{r}-true", "audit")), "the audited server wrote its log"
     added = statistics.median(b - a for a, b in zip(off, on))
     return statistics.median(off), statistics.median(on), added
+
+
+def audit_overhead(exe, work, n):
+    """Call medians with auditing off and on (MXCP_AUDIT_ENABLED)."""
+    result = side_by_side(exe, work, n, "audit-bench", {"MXCP_AUDIT_ENABLED": "false"}, {"MXCP_AUDIT_ENABLED": "true"})
+    assert os.listdir(os.path.join(work, "audit-bench-0-on", "audit")), "the audited server wrote its log"
+    return result
+
+
+class OtlpReceiver:
+    """A local OTLP/HTTP endpoint that answers every export with 200 and counts the bytes."""
+
+    def __init__(self):
+        import http.server
+
+        received = self.received = [0]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                received[0] += len(self.rfile.read(int(self.headers.get("content-length", 0))))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def telemetry_overhead(exe, work, n):
+    """Call medians with telemetry off and on, exporting spans and metrics to a local receiver
+    (batches every 200 ms, metrics every second)."""
+    receiver = OtlpReceiver()
+    try:
+        on = {"MXCP_TELEMETRY_ENABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+              "OTEL_BSP_SCHEDULE_DELAY": "200", "MXCP_TELEMETRY_METRICS_INTERVAL": "1"}
+        result = side_by_side(exe, work, n, "telemetry-bench", {"MXCP_TELEMETRY_ENABLED": "false"}, on)
+        assert receiver.received[0] > 0, "the traced server exported"
+        return result
+    finally:
+        receiver.close()
 
 
 def write_audit_log(directory, records, hours=12.0, max_file_size=50 * 1024 * 1024):
@@ -382,12 +434,27 @@ def main():
     ap.add_argument("--ref-calls", type=int, default=200)
     ap.add_argument("--http-seconds", type=float, default=5)
     ap.add_argument("--log-records", type=int, default=1_000_000)
+    ap.add_argument("--only", choices=["telemetry", "replicas"], help="measure only this")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mxcp-bench-")
+    if args.only == "telemetry":
+        try:
+            print_telemetry(*telemetry_overhead(args.mxcp, work, args.calls))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
+    if args.only == "replicas":
+        try:
+            print_replicas(replicas.measure(args.mxcp, args.http_seconds))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         ours = measure("mxcp", args.mxcp, args, work)
         print("measuring the audit log ...", file=sys.stderr)
         audit_off, audit_on, audit_added = audit_overhead(args.mxcp, work, args.calls)
+        print("measuring telemetry ...", file=sys.stderr)
+        telemetry = telemetry_overhead(args.mxcp, work, args.calls)
         logs = log_query(args.mxcp, work, args.log_records, args.runs)
         built = measure_built(args.mxcp, args, work)
         print("measuring replicas behind HAProxy ...", file=sys.stderr)
@@ -435,16 +502,28 @@ def main():
     print(f"  mxcp log --since 1d           {logs['log']:.0f} ms over {args.log_records} records "
           f"({logs['log_files']} files, {logs['log_mb']:.0f} MB)   bar: < 1 s")
     print(f"  a filter matching nothing     {logs['log_worst']:.0f} ms (every file read)")
-    if fleet is None:
-        print("behind HAProxy: skipped (haproxy not installed; ./dev bench installs it)")
-    else:
-        one, three = fleet[1], fleet[3]
-        gain = f" ({three / one:.2f}x)" if isinstance(one, float) and isinstance(three, float) else ""
-        print(f"  HTTP through HAProxy, 16 clients: 1 replica {fmt(one, 'calls/s')}, "
-              f"3 replicas {fmt(three, 'calls/s')}{gain} (2 cores for all)")
+    print_replicas(fleet)
+    print_telemetry(*telemetry)
     print("mxcp build of bench/pyproject (a Python tool):")
     print(f"  first start -> tools/list     {built['py_first']:.1f} ms   (extracts the standard library)")
     print(f"  warm start -> tools/list      {built['py_warm']:.1f} ms")
+
+
+def print_replicas(fleet):
+    if fleet is None:
+        print("behind HAProxy: skipped (haproxy not installed; ./dev bench installs it)")
+        return
+    one, three = fleet[1], fleet[3]
+    gain = f" ({three / one:.2f}x)" if isinstance(one, float) and isinstance(three, float) else ""
+    print("behind HAProxy (mxcp only):")
+    print(f"  HTTP, 16 clients, stateless   1 replica {fmt(one, 'calls/s')}, "
+          f"3 replicas {fmt(three, 'calls/s')}{gain} (one machine's 2 cores for all)")
+
+
+def print_telemetry(off, on, added):
+    print("telemetry (mxcp only):")
+    print(f"  call median, telemetry off / on {off:.3f} / {on:.3f} ms (side by side, exporting to a local "
+          f"receiver); added {added * 1000:+.1f} us   bar: < 30 us")
 
 
 def fmt(v, unit):

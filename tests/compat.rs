@@ -55,6 +55,7 @@ cases!(
     sql_tools,
     sql_values,
     string_vs_integer,
+    telemetry_config,
     user_config,
     yaml11_booleans,
     yaml_extension,

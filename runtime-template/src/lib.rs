@@ -33,6 +33,7 @@ pub mod limits;
 pub mod load;
 pub mod python;
 pub mod serve;
+pub mod telemetry;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

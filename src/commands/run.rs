@@ -32,6 +32,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
                 cancel: None,
                 events: None,
                 result_cap: Default::default(),
+                spans: None,
             };
             let result = runtime.call(kind, &args.name, &params, &opts);
             runtime.shutdown();

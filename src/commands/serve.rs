@@ -72,6 +72,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     });
     let reloader = reloader(args.project.clone(), args.readonly, checks, pool_size);
 
+    let telemetry = match runtime.project.user_config.telemetry.clone().with_env(|k| std::env::var(k).ok()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
     let http = transport_cfg.http;
     let opts = ServeOptions {
         transport,
@@ -89,6 +96,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         reloader: Some(reloader),
         admin_socket: admin_socket(),
         watch,
+        telemetry,
         ..ServeOptions::default()
     };
     let served = serve::serve(Arc::new(runtime), opts);

@@ -13,6 +13,7 @@ use crate::check::sql::{bind_types, find_bind};
 use crate::db::{BindType, Database, DbError, DbOptions, QueryResult};
 use crate::exec::identity::{Identity, Request};
 use crate::exec::policy;
+use crate::exec::steps::{CallSpans, Step, traced};
 use crate::load::endpoint::{DataType, Endpoint, EndpointKind, Language, Param, SourceBody, TypeDef};
 use crate::load::project::Project;
 use crate::load::types;
@@ -48,6 +49,8 @@ pub struct CallOptions {
     pub events: Option<Arc<dyn CallEvents>>,
     /// How much an SQL endpoint's query may return (serving limits; none otherwise).
     pub result_cap: crate::db::ResultCap,
+    /// Where the call's steps are reported when it is traced.
+    pub spans: Option<Arc<dyn CallSpans>>,
 }
 
 pub struct Runtime {
@@ -211,7 +214,12 @@ impl Runtime {
         // the user object is built only for endpoints that have policies
         let has_policies = !(e.policies.input.is_empty() && e.policies.output.is_empty());
         let user = if has_policies { policy_user(opts) } else { Json::Null };
-        policy::enforce_input(&e.policies.input, &args, &user, trace).map_err(|d| ExecError::Policy(d.0))?;
+        let spans = opts.spans.as_deref();
+        let policy_spans = |n: usize| spans.filter(|_| n > 0);
+        let inputs = Step::Policy { stage: "input", policies: e.policies.input.len() };
+        traced(policy_spans(e.policies.input.len()), inputs, || {
+            policy::enforce_input(&e.policies.input, &args, &user, trace).map_err(|d| ExecError::Policy(d.0))
+        })?;
         let raw = match e.kind {
             EndpointKind::Prompt => self.render_prompt(e, &args)?,
             _ => match e.language {
@@ -230,22 +238,27 @@ impl Runtime {
                 }
             }
         }
-        policy::enforce_output(&e.policies.output, shaped, &user, e.return_type.as_ref(), trace)
-            .map_err(|d| ExecError::Policy(d.0))
+        let outputs = Step::Policy { stage: "output", policies: e.policies.output.len() };
+        traced(policy_spans(e.policies.output.len()), outputs, || {
+            policy::enforce_output(&e.policies.output, shaped, &user, e.return_type.as_ref(), trace)
+                .map_err(|d| ExecError::Policy(d.0))
+        })
     }
 
     fn run_sql_endpoint(&self, e: &Endpoint, args: &Map<String, Json>, opts: &CallOptions) -> Result<Json, ExecError> {
         let session = Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref());
-        let run = |sql: &str, args: &Map<String, Json>, binds: &[(String, BindType)]| {
-            self.query_cancellable(sql, args, binds, opts.cancel.as_ref(), session.as_ref(), opts.result_cap)
-                .map(QueryResult::into_json)
+        let run = |sql: &str, args: &Map<String, Json>, binds: &[(String, BindType)], shown: Option<&str>| {
+            traced(opts.spans.as_deref(), Step::Query { sql: shown }, || {
+                self.query_cancellable(sql, args, binds, opts.cancel.as_ref(), session.as_ref(), opts.result_cap)
+                    .map(QueryResult::into_json)
+            })
         };
         if e.name == "execute_sql_query" && self.builtins.iter().any(|b| std::ptr::eq(b, e)) {
             let sql = args.get("sql").and_then(Json::as_str).unwrap_or_default().to_string();
-            return run(&sql, &Map::new(), &[]);
+            return run(&sql, &Map::new(), &[], None);
         }
         let x = self.executable(e)?;
-        run(&x.sql, args, &x.binds)
+        run(&x.sql, args, &x.binds, Some(&x.sql))
     }
 
     fn run_python_endpoint(
@@ -264,9 +277,13 @@ impl Runtime {
             session: Identity::sql_session(opts.identity.as_deref(), opts.request.as_deref()),
             cancel: opts.cancel.clone(),
         };
-        self.python()?
-            .call(resolved, crate::python::endpoint_function(e), &shown, &e.parameters, args, ctx)
-            .map_err(|e| ExecError::Execution(e.to_string()))
+        let python = self.python()?;
+        let function = crate::python::endpoint_function(e);
+        traced(opts.spans.as_deref(), Step::Python { function, file: &shown }, || {
+            python
+                .call(resolved, function, &shown, &e.parameters, args, ctx)
+                .map_err(|e| ExecError::Execution(e.to_string()))
+        })
     }
 
     /// Runs SQL on the profile's database with `$name` parameters typed by `params`.

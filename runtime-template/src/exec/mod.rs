@@ -7,5 +7,6 @@ pub mod executor;
 pub mod identity;
 pub mod policy;
 pub mod python_start;
+pub mod steps;
 mod successor;
 pub mod test_runner;

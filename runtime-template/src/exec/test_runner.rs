@@ -103,6 +103,7 @@ fn run_one(
     let args: Map<String, Json> = t.arguments.iter().map(|a| (a.key.clone(), a.value.clone())).collect();
     let opts = CallOptions {
         events: None,
+        spans: None,
         identity: user_override
             .or(t.user_context.as_ref())
             .and_then(Json::as_object)

@@ -353,7 +353,7 @@ pub fn decode_transport(node: &Node, path: &str, d: &mut Decoder) -> TransportCo
 }
 
 /// A boolean, or a string the reference's model reads as one (`"yes"`, `"false"`, `"1"` ...).
-fn lenient_bool(d: &mut Decoder, f: &Fields, key: &str) -> Option<bool> {
+pub(crate) fn lenient_bool(d: &mut Decoder, f: &Fields, key: &str) -> Option<bool> {
     let node = f.get(key)?;
     if let Value::Str(s) = &node.value {
         return match s.to_ascii_lowercase().as_str() {

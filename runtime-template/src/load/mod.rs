@@ -10,6 +10,7 @@ pub mod endpoint_decode;
 pub mod limits_config;
 pub mod project;
 pub mod site;
+pub mod telemetry_config;
 pub mod template;
 pub mod types;
 pub mod uri_template;

@@ -69,6 +69,25 @@ pub fn matcher(template: &str) -> regex::Regex {
     regex::Regex::new(&pattern).expect("escaped literals and fixed groups form a valid regex")
 }
 
+/// `a%20b` → `a b` (URI template variables and OTEL_* list values arrive percent-encoded).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 3) {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +108,12 @@ mod tests {
         assert_eq!(&re.captures("items://42/detail").unwrap()["v0"], "42");
         assert!(re.captures("items://4/2/detail").is_none());
         assert!(matcher("a.b://{x}").captures("aXb://1").is_none(), "literals are escaped");
+    }
+
+    #[test]
+    fn decodes_template_variables() {
+        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

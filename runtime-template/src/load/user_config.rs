@@ -10,6 +10,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::diagnostics::{Diagnostic, Reporter, Severity};
 use crate::load::auth_config::{self, AuthConfig, TransportConfig};
 use crate::load::decode::{Decoder, child, index};
+use crate::load::telemetry_config::{self, TelemetryConfig};
 use crate::load::yaml::{Node, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,8 @@ pub struct UserConfig {
     /// The active profile's `auth` block.
     pub auth: AuthConfig,
     pub transport: TransportConfig,
+    /// The active profile's `telemetry` block (the environment applies over it at `serve`).
+    pub telemetry: TelemetryConfig,
     project: String,
     profile: String,
 }
@@ -44,6 +47,7 @@ impl UserConfig {
             raw: json!({"mxcp": 1, "projects": {}}),
             auth: AuthConfig::default(),
             transport: TransportConfig::default(),
+            telemetry: TelemetryConfig::default(),
             project: project.into(),
             profile: profile.into(),
         };
@@ -106,6 +110,12 @@ impl UserConfig {
             Some(a) => auth_config::decode_auth(a, &format!("projects.{project}.profiles.{profile}.auth"), &mut d),
             None => AuthConfig::default(),
         };
+        let telemetry_node =
+            ["projects", project, "profiles", profile, "telemetry"].iter().try_fold(&root, |n, k| n.get(k));
+        let telemetry = match telemetry_node {
+            Some(t) => telemetry_config::decode(t, &format!("projects.{project}.profiles.{profile}.telemetry"), &mut d),
+            None => TelemetryConfig::default(),
+        };
         if diags.iter().any(|x| x.severity == Severity::Error) {
             return Err(diags);
         }
@@ -114,6 +124,7 @@ impl UserConfig {
             raw,
             auth,
             transport,
+            telemetry,
             project: project.into(),
             profile: profile.into(),
         };
@@ -297,6 +308,23 @@ mod tests {
         let err = UserConfig::parse(text, Path::new("c.yml"), "p", "prod").unwrap_err();
         assert_eq!(err[0].message, "Environment variable MXCP_TEST_UNSET_VAR is not set");
         assert_eq!((err[0].line, err[0].column), (14, 33));
+    }
+
+    #[test]
+    fn telemetry_mistakes_carry_their_position() {
+        let text = "mxcp: 1\nprojects:\n  p:\n    profiles:\n      dev:\n        telemetry:\n          enabled: yes\n          endpoint: http://127.0.0.1:4318\n          metrics: {export_interval: soon}\n          tracing:\n            sampler: x\n";
+        let err = UserConfig::parse(text, Path::new("c.yml"), "p", "dev").unwrap_err();
+        let found: Vec<_> = err.iter().map(|d| (d.line, d.column, d.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [(11, 13, "unknown key 'sampler'"), (9, 38, "expected a whole number of seconds, found the string 'soon'")]
+        );
+        let ok =
+            text.replace("{export_interval: soon}", "{export_interval: 5}").replace("sampler: x", "enabled: false");
+        let cfg = UserConfig::parse(&ok, Path::new("c.yml"), "p", "dev").unwrap();
+        assert!(cfg.telemetry.enabled && !cfg.telemetry.tracing);
+        assert_eq!(cfg.telemetry.endpoint.as_deref(), Some("http://127.0.0.1:4318"));
+        assert_eq!(cfg.telemetry.export_interval.as_secs(), 5);
     }
 
     #[test]

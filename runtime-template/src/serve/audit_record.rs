@@ -12,21 +12,25 @@ use crate::exec::policy::PolicyTrace;
 use crate::load::endpoint::{Endpoint, EndpointKind};
 
 /// Where a call came from, as the audit log records it (the caller itself is [`Caller`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Origin {
     /// The HTTP session (`mcp-session-id`); none over stdio or stateless HTTP.
     session_id: Option<String>,
     http: bool,
+    /// The request's span, when telemetry is on.
+    pub(super) span: Option<std::sync::Arc<crate::telemetry::ServerSpan>>,
 }
 
 impl Origin {
     pub(crate) fn of(ctx: &RequestContext<RoleServer>) -> Origin {
+        let span = super::traced::span_of(ctx);
         match ctx.extensions.get::<axum::http::request::Parts>() {
             Some(parts) => Origin {
                 session_id: parts.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string),
                 http: true,
+                span,
             },
-            None => Origin { session_id: None, http: false },
+            None => Origin { session_id: None, http: false, span },
         }
     }
 }
@@ -64,7 +68,7 @@ impl Call<'_> {
             caller_type: if self.origin.http { "http" } else { "stdio" },
             user_id: self.user_id,
             session_id: self.origin.session_id.clone(),
-            trace_id: None,
+            trace_id: self.origin.span.as_ref().and_then(|s| s.trace_id()),
             input: audit::redact_arguments(params, self.args),
             output,
             error,

@@ -19,6 +19,9 @@ use super::audit_record::Origin;
 use super::generation::Generation;
 use super::schema;
 
+// URI template variables arrive percent-encoded
+pub(super) use crate::load::uri_template::percent_decode;
+
 /// What outlives a reload; the endpoints, runtime and limits are the current [`Generation`].
 pub(super) struct State {
     /// Swapped whole by a reload; a call keeps the one it started on.
@@ -37,6 +40,8 @@ pub(super) struct State {
     pub(super) sessions: super::sessions::Sessions,
     pub(super) reloads: super::reload::Reloads,
     pub(super) started: Instant,
+    /// Spans and metrics of the requests, when telemetry is on.
+    pub(super) telemetry: Option<Arc<crate::telemetry::Telemetry>>,
 }
 
 /// Who a call is made by, and the HTTP request it came with (set only for a verified caller:
@@ -92,6 +97,7 @@ impl State {
             sessions: Default::default(),
             reloads: Default::default(),
             started: Instant::now(),
+            telemetry: None,
         }
     }
 
@@ -138,10 +144,12 @@ impl State {
             cancel: Some(cancel.clone()),
             events,
             result_cap: limits.result_cap,
+            spans: origin.span.clone().map(|s| s as Arc<dyn crate::exec::steps::CallSpans>),
             ..CallOptions::default()
         };
         let user_id = opts.identity.as_ref().and_then(|i| i.user_id.clone());
-        let recorded_args = self.audit.as_ref().map(|_| args.clone());
+        let captures = origin.span.as_ref().is_some_and(|s| s.captures_content());
+        let recorded_args = (self.audit.is_some() || captures).then(|| args.clone());
         let task = tokio::task::spawn_blocking(move || {
             let _admission = admission;
             let (outcome, trace) = rt.call_traced(kind, &name_owned, &args, &opts);
@@ -160,6 +168,9 @@ impl State {
                 (Err(timed_out), PolicyTrace::default())
             }
         };
+        if let (true, Some(args)) = (captures, &recorded_args) {
+            super::traced::record_call(origin.span.as_deref(), generation.endpoint(kind, name), args, &outcome);
+        }
         if let (Some(log), Some(args)) = (&self.audit, recorded_args) {
             let endpoint = generation.endpoint(kind, name);
             let call = super::audit_record::Call {
@@ -219,35 +230,4 @@ pub(super) fn tool_of(e: &Endpoint) -> Tool {
         }
     }
     tool
-}
-
-/// `a%20b` → `a b` (URI template variables arrive percent-encoded).
-pub(super) fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 3) {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_template_variables() {
-        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-    }
 }

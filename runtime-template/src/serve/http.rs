@@ -43,8 +43,9 @@ pub(super) async fn serve(state: Arc<State>, opts: &ServeOptions) -> Result<(), 
         .with_max_request_body_bytes(opts.max_request_bytes);
     // the server's state, for the readiness probe, the address limit and the shutdown
     let shared = state.clone();
+    let sessions = (!opts.stateless).then_some(crate::telemetry::Transport::Tcp);
     let service = StreamableHttpService::new(
-        move || Ok(Handler::new(state.clone())),
+        move || Ok(super::traced::Traced::new(Handler::new(state.clone()), state.telemetry.clone(), sessions)),
         LocalSessionManager::default().into(),
         config,
     );

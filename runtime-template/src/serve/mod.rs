@@ -19,6 +19,7 @@ mod watch;
 
 pub use reload::{Reloaded, Reloader};
 pub use watch::WatchPaths;
+mod traced;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub enum ServerError {
     Auth(#[from] crate::auth::AuthError),
     #[error("cannot open the admin socket {path}: {message} (MXCP_ADMIN_SOCKET names another place)")]
     Admin { path: String, message: String },
+    #[error(transparent)]
+    Telemetry(#[from] crate::telemetry::TelemetryError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,8 @@ pub struct ServeOptions {
     pub admin_socket: Option<std::path::PathBuf>,
     /// `serve --watch`: reload when these change.
     pub watch: Option<WatchPaths>,
+    /// The user configuration's `telemetry`, the environment applied.
+    pub telemetry: crate::load::telemetry_config::TelemetryConfig,
 }
 
 impl Default for ServeOptions {
@@ -96,6 +101,7 @@ impl Default for ServeOptions {
             reloader: None,
             admin_socket: None,
             watch: None,
+            telemetry: Default::default(),
         }
     }
 }
@@ -125,9 +131,14 @@ pub fn serve(runtime: Arc<Runtime>, opts: ServeOptions) -> Result<(), ServerErro
     if runtime.needs_python() {
         runtime.python().map_err(|e| ServerError::Start(e.to_string()))?;
     }
-    let (result, last) = serve_with(runtime, opts, proto_out);
+    let telemetry = crate::telemetry::Telemetry::start(&opts.telemetry)?;
+    let (result, last) = serve_with(runtime, opts, proto_out, telemetry.clone());
     // the generation serving last (a reload may have replaced the first)
     last.shutdown();
+    // the last spans and the final metrics go out before the process ends
+    if let Some(t) = telemetry {
+        t.shutdown();
+    }
     result
 }
 
@@ -136,8 +147,10 @@ fn serve_with(
     runtime: Arc<Runtime>,
     opts: ServeOptions,
     proto_out: Option<std::fs::File>,
+    telemetry: Option<Arc<crate::telemetry::Telemetry>>,
 ) -> (Result<(), ServerError>, Arc<Runtime>) {
     let mut state = State::new(runtime.clone(), opts.call_timeout, opts.audit.clone());
+    state.telemetry = telemetry;
     state.default_caller.identity = opts.user.clone().map(Arc::new);
     state.swap(generation::Generation::new(1, runtime, opts.limits.clone()));
     state.reloads.reloader = opts.reloader.clone();

@@ -218,7 +218,9 @@ pub(super) async fn serve(state: Arc<State>, proto_out: std::fs::File) -> Result
 
 /// One MCP session of the handler over a gated pair of streams, until the client hangs up.
 pub(super) async fn session(state: Arc<State>, input: tokio::io::DuplexStream, output: tokio::io::DuplexStream) {
-    match Handler::new(state).serve((input, output)).await {
+    let telemetry = state.telemetry.clone();
+    let service = super::traced::Traced::new(Handler::new(state), telemetry, Some(crate::telemetry::Transport::Pipe));
+    match service.serve((input, output)).await {
         Ok(running) => {
             let _ = running.waiting().await;
         }
