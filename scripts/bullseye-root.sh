@@ -39,7 +39,8 @@ ensure_root() {
 }
 
 run_in_root() {
-  local binds=() mounts=()
+  local binds=()
+  MOUNTS=()   # global: the EXIT trap runs after this function has returned
   while [ $# -gt 0 ]; do
     case "$1" in
       --bind) binds+=("$2"); shift 2 ;;
@@ -48,15 +49,15 @@ run_in_root() {
     esac
   done
   [ $# -gt 0 ] || die "run: no command given"
-  cleanup() { local i; for ((i=${#mounts[@]}-1; i>=0; i--)); do umount "${mounts[$i]}" 2>/dev/null || umount -l "${mounts[$i]}"; done; }
+  cleanup() { local i; for ((i=${#MOUNTS[@]}-1; i>=0; i--)); do umount "${MOUNTS[$i]}" 2>/dev/null || umount -l "${MOUNTS[$i]}"; done; }
   trap cleanup EXIT
-  mount -t proc proc "$ROOT/proc" && mounts+=("$ROOT/proc")
-  mkdir -p "$ROOT/dev/shm" && mount -t tmpfs -o size=64m tmpfs "$ROOT/dev/shm" && mounts+=("$ROOT/dev/shm")
+  mount -t proc proc "$ROOT/proc" && MOUNTS+=("$ROOT/proc")
+  mkdir -p "$ROOT/dev/shm" && mount -t tmpfs -o size=64m tmpfs "$ROOT/dev/shm" && MOUNTS+=("$ROOT/dev/shm")
   local b host in
   for b in "${binds[@]}"; do
     host="${b%%:*}"; in="${b#*:}"
     mkdir -p "$ROOT$in"
-    mount --bind "$host" "$ROOT$in" && mounts+=("$ROOT$in")
+    mount --bind "$host" "$ROOT$in" && MOUNTS+=("$ROOT$in")
     mount -o remount,bind,ro "$ROOT$in"
   done
   local rc=0
