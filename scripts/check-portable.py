@@ -6,7 +6,7 @@
 PATH is an executable, a shared object or a directory (searched for ELF files). A file fails
 when it needs
   - a GLIBC_ symbol version newer than the floor (the symbols are listed), or
-  - a library outside the allowed set: libc, libm, libdl, libpthread, libutil and the
+  - a library outside the allowed set: libc, libm, libdl, libpthread, libutil, librt and the
     dynamic loader. A libstdc++ or libgcc_s NEEDED is a failure too; GLIBCXX_, CXXABI_ and
     GCC_ versions are reported so the C++ runtime that leaked in is visible.
 This is what python-build-standalone's validation.rs does for its distributions. Only binutils'
@@ -20,6 +20,8 @@ import sys
 
 ALLOWED = {
     "libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "libutil.so.1",
+    # part of glibc like the others: before 2.34 shm_open/shm_unlink (_posixshmem) live there
+    "librt.so.1",
     "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
 }
 # objdump -T: "0000000000000000      DF *UND*  0000000000000000 (GLIBC_2.35) hypot"
