@@ -147,9 +147,10 @@ build_openssl() {
 # into an error; SOURCE_DATE_EPOCH below pins that date.
 build_python() {
   cd "$WORK/src/python3.11"
+  # (no "=" in a module line: makesetup would take the whole line for a variable definition)
   cat >Modules/Setup.local <<EOF
 *static*
-_ctypes _ctypes/_ctypes.c _ctypes/callbacks.c _ctypes/callproc.c _ctypes/stgdict.c _ctypes/cfield.c -DHAVE_FFI_PREP_CIF_VAR=1 -DHAVE_FFI_PREP_CLOSURE_LOC=1 -DHAVE_FFI_CLOSURE_ALLOC=1 -I$DEPS/include -L$DEPS/lib -lffi -ldl
+_ctypes _ctypes/_ctypes.c _ctypes/callbacks.c _ctypes/callproc.c _ctypes/stgdict.c _ctypes/cfield.c -DHAVE_FFI_PREP_CIF_VAR -DHAVE_FFI_PREP_CLOSURE_LOC -DHAVE_FFI_CLOSURE_ALLOC -I$DEPS/include -L$DEPS/lib -lffi -ldl
 EOF
   MODULE_BUILDTYPE=static \
   py_cv_module__tkinter=n/a py_cv_module_nis=n/a py_cv_module__gdbm=n/a py_cv_module__crypt=n/a \
