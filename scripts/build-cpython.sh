@@ -37,8 +37,14 @@ die() { echo "error: $*" >&2; exit 1; }
 
 SELF="$(readlink -f "${BASH_SOURCE[0]}")"
 # -O2 also keeps zig from enabling its debug-mode UBSan traps (CPython has benign UB);
-# -fPIC because mxcp is a PIE executable.
-export CFLAGS="-O2 -fPIC -fno-sanitize=undefined"
+# -fPIC because mxcp is a PIE executable; -g0 because zig cc emits DWARF by default (it was
+# 36 of libpython3.11.a's 50 MB).
+export CFLAGS="-O2 -fPIC -fno-sanitize=undefined -g0"
+# The dependencies' symbols are hidden: they still link into libpython statically, but an
+# executable linked with -rdynamic (so that C-extension wheels find the Py* API) then exports
+# only CPython's API, not ~8000 OpenSSL/sqlite symbols a wheel's own copies could bind to.
+DEPS_CFLAGS="$CFLAGS -fvisibility=hidden"
+PY_CFLAGS="$CFLAGS"
 export SOURCE_DATE_EPOCH=1764547200   # 2025-12-01: reproducible __DATE__/__TIME__
 
 # --- sources -----------------------------------------------------------------------------------
@@ -143,7 +149,7 @@ build_openssl() {
 # libraries here and no use for them in a server), _crypt (needs libcrypt.so.1, which is not in
 # the allowed set, and the module is deprecated), and the xxlimited examples (setup.py would
 # build them as .so files despite --disable-test-modules).
-# OPT: CPython's default has -g (a far bigger archive) and zig turns __DATE__ (getbuildinfo.c)
+# OPT: CPython's default has -g (a far bigger archive; -g0 for zig's default too) and zig turns __DATE__ (getbuildinfo.c)
 # into an error; SOURCE_DATE_EPOCH below pins that date.
 build_python() {
   cd "$WORK/src/python3.11"
@@ -158,13 +164,26 @@ EOF
   ./configure --prefix="$PREFIX" --disable-shared --with-openssl="$DEPS" --with-openssl-rpath=no \
     --with-ensurepip=no --disable-test-modules --without-readline --with-system-ffi \
     LIBFFI_CFLAGS="-I$DEPS/include" LIBFFI_LIBS="-L$DEPS/lib -lffi" \
-    OPT="-DNDEBUG -fwrapv -O2 -Wall -Wno-error=date-time"
+    OPT="-DNDEBUG -fwrapv -O2 -g0 -Wall -Wno-error=date-time"
   # configure passes Setup.stdlib to makesetup only for WASM; on Linux setup.py would build
   # its modules, as shared ones. Appended to Setup.local (it starts with *static*, and its
   # lines for modules configure found missing or disabled are commented out) they are built in.
   cat Modules/Setup.stdlib >>Modules/Setup.local
   make -j"$JOBS"
   make install DESTDIR="$ROOT"
+  # python links the bundled expat and libmpdec as separate archives, which make install
+  # leaves out: merged into libpython3.11.a (renamed, since libmpdec's context.o would replace
+  # CPython's own), so that one archive is all an embedder needs
+  local o lib="$P/lib/libpython3.11.a"
+  mkdir -p "$WORK/merge"
+  for o in expat:Modules/expat/libexpat.a mpdec:Modules/_decimal/libmpdec/libmpdec.a; do
+    (mkdir -p "$WORK/merge/${o%%:*}" && cd "$WORK/merge/${o%%:*}" && ar x "$OLDPWD/${o#*:}" \
+      && for f in *.o; do mv "$f" "${o%%:*}_$f"; done)
+  done
+  ar rs "$lib" "$WORK"/merge/*/*.o
+  # make install puts a second copy of the archive into config-3.11-*/: a link is enough
+  local cfg; cfg="$(echo "$P"/lib/python3.11/config-3.11-*)"
+  rm -f "$cfg/libpython3.11.a" && ln -s ../../libpython3.11.a "$cfg/libpython3.11.a"
   # the prefix is self-contained: the dependency archives and headers go along
   cp "$DEPS"/lib/*.a "$P/lib/" && cp -r "$DEPS"/include/. "$P/include/"
 }
@@ -192,7 +211,7 @@ EOF
 # place: the static dependencies (cpython-deps-*), then CPython (cpython-*), so that changing
 # the CPython recipe does not rebuild OpenSSL.
 DEPS_RECIPE="$( { declare -f fetch_sources no_autoreconf build_zlib build_bzip2 build_xz build_libffi \
-  build_sqlite build_uuid build_openssl; printf '%s\n' "${SOURCES[@]}" "$ZIG_VERSION" "$TARGET" "$CFLAGS"; } \
+  build_sqlite build_uuid build_openssl; printf '%s\n' "${SOURCES[@]}" "$ZIG_VERSION" "$TARGET" "$DEPS_CFLAGS"; } \
   | sha256sum | cut -c1-16)"
 DEPS="$TOOLS/cpython-deps-$DEPS_RECIPE"
 # The recipe: this whole script (flags, steps) + pinned versions + zig + target.
@@ -274,7 +293,7 @@ if [ -f "$DEPS/.complete" ]; then
 else
   begin "cpython-deps-$DEPS_RECIPE" "$DEPS"
   D="$P"
-  export PATH="$WORK/bin:$PATH0" PKG_CONFIG_LIBDIR="$D/lib/pkgconfig"
+  export PATH="$WORK/bin:$PATH0" PKG_CONFIG_LIBDIR="$D/lib/pkgconfig" CFLAGS="$DEPS_CFLAGS"
   step sources fetch_sources zlib bzip2 xz-utils libffi sqlite3 util-linux openssl
   step zlib build_zlib
   step bzip2 build_bzip2
@@ -288,7 +307,7 @@ fi
 
 begin "cpython-$RECIPE" "$PREFIX"
 # Only our own headers, libraries and .pc files: nothing of the host may leak in.
-export PATH="$WORK/bin:$PATH0" CPPFLAGS="-I$DEPS/include" LDFLAGS="-L$DEPS/lib" PKG_CONFIG_LIBDIR="$DEPS/lib/pkgconfig"
+export PATH="$WORK/bin:$PATH0" CPPFLAGS="-I$DEPS/include" LDFLAGS="-L$DEPS/lib" PKG_CONFIG_LIBDIR="$DEPS/lib/pkgconfig" CFLAGS="$PY_CFLAGS"
 step pysource fetch_sources python3.11
 step python build_python
 step verify verify
