@@ -28,6 +28,7 @@ pub mod db;
 pub mod diagnostics;
 pub mod drift;
 pub mod exec;
+mod fetch;
 pub mod iso8601;
 pub mod limits;
 pub mod load;

@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use super::fetch::Fetcher;
 use super::jwt::KeySet;
+use crate::fetch::Fetcher;
 
 const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Keys are refreshed this often even when every token verifies.

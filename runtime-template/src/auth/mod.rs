@@ -11,7 +11,6 @@
 mod cache;
 mod challenge;
 mod claims;
-mod fetch;
 mod jwt;
 mod jwt_crypto;
 mod keys;
@@ -75,7 +74,7 @@ pub struct Authenticator {
     mappings: ClaimMappings,
     challenge: challenge::ChallengeBase,
     check: Check,
-    fetcher: fetch::Fetcher,
+    fetcher: crate::fetch::Fetcher,
     cache: cache::TokenCache,
     sessions: cache::SessionOwners,
 }

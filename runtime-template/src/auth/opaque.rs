@@ -5,7 +5,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::Failure;
-use super::fetch::{Body, Fetcher};
+use crate::fetch::{Body, Fetcher};
 
 /// What a check learnt: the claims, in JWT vocabulary, and the expiry (seconds since epoch).
 pub(crate) struct Checked {

@@ -1,9 +1,9 @@
 //! From the `auth` block to a running [`Authenticator`], or a reason not to start. Every
 //! configuration that asks for protection ends in a checker or an error: never an open server.
 
-use super::fetch::Fetcher;
 use super::opaque::{Binding, Introspection};
 use super::{Authenticator, Check, cache, challenge, keys};
+use crate::fetch::Fetcher;
 use crate::load::auth_config::{AuthConfig, AuthMode, HttpTransport, Provider, ProviderBlock};
 
 #[derive(Debug, thiserror::Error)]

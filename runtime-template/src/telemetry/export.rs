@@ -76,7 +76,7 @@ impl Exporter {
 
 struct Sender {
     rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
+    client: crate::fetch::Fetcher,
     settings: Settings,
     /// Whether the last export failed (reported once, not at every attempt).
     failing: bool,
@@ -84,13 +84,14 @@ struct Sender {
 
 impl Sender {
     fn post(&mut self, url: &str, body: Vec<u8>) {
-        let mut req = self.client.post(url).header("content-type", "application/x-protobuf").body(body);
-        for (k, v) in &self.settings.headers {
-            req = req.header(k, v);
-        }
-        let outcome = self.rt.block_on(async { req.send().await.and_then(reqwest::Response::error_for_status) });
+        let sent = self.client.post_bytes(url, "application/x-protobuf", &self.settings.headers, body);
+        let outcome = match self.rt.block_on(sent) {
+            Ok(reply) if reply.status >= 400 => Err(format!("the collector answered HTTP {}", reply.status)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.message),
+        };
         match outcome {
-            Ok(_) => self.failing = false,
+            Ok(()) => self.failing = false,
             Err(e) => {
                 if !self.failing {
                     // the URL only: the headers may hold credentials
@@ -138,7 +139,13 @@ fn run(settings: Settings, metrics: Option<Arc<Metrics>>, shared: &Shared) {
             return;
         }
     };
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
+    let client = match crate::fetch::Fetcher::new() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("mxcp: telemetry export cannot start: {e}");
+            return;
+        }
+    };
     let mut sender = Sender { rt, client, settings, failing: false };
     let mut batch_due = Instant::now() + sender.settings.batch_delay;
     let mut metrics_due = Instant::now() + sender.settings.metrics_interval;

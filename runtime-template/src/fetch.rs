@@ -1,6 +1,7 @@
-//! Outbound HTTP for authorization: discovery documents, key sets, token introspection and
-//! the providers' token-check APIs. The only module that talks to reqwest. Every request is
-//! bounded in time and size, and no token or secret ever appears in an error.
+//! Outbound HTTP: for authorization (discovery documents, key sets, token introspection, the
+//! providers' token-check APIs) and for telemetry (OTLP exports). The only module that talks
+//! to reqwest. Every request is bounded in time and size, and no token, secret or header value
+//! ever appears in an error.
 
 use std::time::Duration;
 
@@ -63,6 +64,21 @@ impl Fetcher {
             Body::Form(fields) => req.form(fields),
             Body::Json(v) => req.header("content-type", "application/json").body(v.to_string()),
         };
+        self.send(req, url).await
+    }
+
+    /// A POST of `body` as `content_type` with extra `headers` (an OTLP export).
+    pub(crate) async fn post_bytes(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<Reply, FetchError> {
+        let mut req = self.client.post(url).header("content-type", content_type).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
         self.send(req, url).await
     }
 
