@@ -1,6 +1,6 @@
 //! Hot reload (SIGHUP, the admin socket's `POST /reload`, `serve --watch`): under continuous
 //! load no call fails; a changed set (a new tool, changed SQL, a changed Python file) serves
-//! after the reload and the SDK client is told; a broken set is rejected, logged, and the old
+//! after the reload and the SDK client is told; a broken set (SIGHUP, then the admin socket) is rejected, logged, and the old
 //! one keeps serving. Loopback only, bounded waits.
 
 mod common;
@@ -249,8 +249,14 @@ fn reloads_under_load_without_failed_calls() {
     assert_eq!(status["generation"], 2, "{status}");
     assert_eq!(status["last_reload"]["status"], "ok", "{status}");
 
-    // a broken file: the reload (over the admin socket) is refused and the old set serves on
+    // a broken file: SIGHUP's reload is refused, logged, and the old set serves on
     common::write(dir.path(), "tools/broken.yml", BROKEN_TOOL);
+    server.signal("HUP");
+    let logged = eventually(Duration::from_secs(20), || server.log().contains("reload (SIGHUP) rejected"));
+    assert!(logged, "the SIGHUP rejection is logged:\n{}", server.log());
+    assert!(server.log().contains("broken.yml"), "the log names the file:\n{}", server.log());
+    assert_eq!(call(&url, &probe, "version").as_deref(), Ok("v2"));
+    // and over the admin socket, with the errors in the answer
     let (code, reply) = admin(&socket, "POST", "/reload");
     assert_eq!(code, 422, "{reply}");
     assert!(reply["errors"].as_str().unwrap_or_default().contains("broken.yml"), "{reply}");
