@@ -1,7 +1,7 @@
 //! Hot reload (SIGHUP, the admin socket's `POST /reload`, `serve --watch`): under continuous
 //! load no call fails; a changed set (a new tool, changed SQL, a changed Python file) serves
-//! after the reload and the SDK client is told; a broken set (SIGHUP, then the admin socket) is rejected, logged, and the old
-//! one keeps serving. Loopback only, bounded waits.
+//! after the reload and the SDK client is told; a broken set (SIGHUP, then the admin socket)
+//! is rejected, logged, and the old one keeps serving. Loopback only, bounded waits.
 
 mod common;
 
