@@ -412,3 +412,36 @@ fn sigterm_during_a_reload_shuts_down_cleanly() {
     let status = server.child.try_wait().ok().flatten().expect("exited");
     assert!(status.success(), "exit {status:?}:\n{}", server.log());
 }
+
+/// A reload that changes what only start-up applies (here `telemetry` and `auth` in the user
+/// configuration) is refused as a whole, naming them, rather than appearing to apply them.
+#[test]
+fn a_reload_that_changes_start_only_settings_is_refused() {
+    let dir = common::project(&[("tools/version.yml", VERSION_TOOL)]);
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, "mxcp: 1\n").unwrap();
+    let socket = dir.path().join("admin.sock");
+    let env = [
+        ("MXCP_ADMIN_ENABLED", "true"),
+        ("MXCP_ADMIN_SOCKET", socket.to_str().unwrap()),
+        ("MXCP_CONFIG", config.to_str().unwrap()),
+    ];
+    let mut server = Server::start(dir.path(), &[], &env);
+    std::fs::write(
+        &config,
+        "mxcp: 1\nprojects:\n  test:\n    profiles:\n      default:\n        telemetry: {enabled: true}\n        auth: {provider: none}\n",
+    )
+    .unwrap();
+    let (code, reply) = admin(&socket, "POST", "/reload");
+    assert_eq!(code, 422, "{reply}");
+    let errors = reply["errors"].as_str().unwrap_or_default();
+    assert!(errors.contains("changes auth, telemetry, which only a restart applies"), "{reply}");
+    assert_eq!(reply["generation"], 1, "{reply}");
+    // the same file with only endpoint changes reloads
+    std::fs::write(&config, "mxcp: 1\n").unwrap();
+    common::write(dir.path(), "tools/version.yml", &VERSION_TOOL.replace("'v1'", "'v2'"));
+    let (code, reply) = admin(&socket, "POST", "/reload");
+    assert_eq!((code, reply["generation"].clone()), (200, json!(2)), "{reply}");
+    server.signal("TERM");
+    assert!(server.wait_exit(Duration::from_secs(15)));
+}

@@ -130,10 +130,37 @@ fn reloader(project_args: crate::cli::ProjectArgs, readonly: bool, checks: Check
             }
             e => format!("error: {e}"),
         })?;
+        refuse_start_only_changes(&serving.project, &project)?;
         let limits = profile_limits(&project);
         let runtime = checks.prepare(serving.successor(project, pool_size)).map_err(|r| r.render())?;
         Ok(Reloaded { runtime, limits })
     }))
+}
+
+/// What the server set up once at start (the token checker, the listener, the audit log, the
+/// exporter) cannot follow a reload: a changed `auth`, `transport`, `audit` or `telemetry`
+/// refuses the whole reload, so the server never appears to apply a setting it does not.
+fn refuse_start_only_changes(
+    serving: &mxcp_runtime::load::project::Project,
+    next: &mxcp_runtime::load::project::Project,
+) -> std::result::Result<(), String> {
+    let (a, b) = (&serving.user_config, &next.user_config);
+    let changed: Vec<&str> = [
+        ("auth", a.auth != b.auth),
+        ("transport", a.transport != b.transport),
+        ("telemetry", a.telemetry != b.telemetry),
+        ("audit", AuditConfig::for_project(serving) != AuditConfig::for_project(next)),
+    ]
+    .into_iter()
+    .filter_map(|(name, differs)| differs.then_some(name))
+    .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "error: the new configuration changes {}, which only a restart applies; nothing was reloaded",
+        changed.join(", ")
+    ))
 }
 
 /// The checks a set of endpoints passes before it is served.
