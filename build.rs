@@ -1,9 +1,11 @@
 //! Link settings of the mxcp executable.
 fn main() {
-    // The embedded CPython is linked statically; extension modules (the standard library's
-    // lib-dynload and wheels) resolve `Py*` symbols from this executable, so they are exported.
-    println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic-symbol=Py*");
-    println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic-symbol=_Py*");
+    // The embedded CPython is linked statically; C-extension wheels resolve `Py*` symbols
+    // from this executable, so they are exported. zig's linker takes neither
+    // --export-dynamic-symbol nor --dynamic-list, hence -rdynamic; the C and C++ libraries are
+    // compiled with hidden visibility (scripts/env.sh, build-cpython.sh), so what it exports
+    // is CPython's API and Rust's own symbols.
+    println!("cargo:rustc-link-arg-bins=-rdynamic");
     // Not position-independent: a PIE of this size carries ~2.6 MB of load-time relocations
     // (DuckDB's and CPython's tables of pointers) that every start pays for; the libraries,
     // heap and stack stay randomised.

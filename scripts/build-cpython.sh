@@ -11,12 +11,29 @@
 # Output: $MXCP_TOOLS_DIR/cpython-<recipe hash>/ (lib/libpython3.11.a + the dependency .a
 # files, include/, lib/python3.11/ the pure-Python stdlib, bin/python3.11). It is built once
 # per machine: a second run with the same recipe prints the path and does nothing.
-# Usage: scripts/build-cpython.sh        (prints the prefix on stdout; progress on stderr)
+# Usage: scripts/build-cpython.sh [--print-prefix] [ARCH]
+#   prints the prefix on stdout (progress on stderr); --print-prefix only prints where this
+#   recipe's prefix is (complete when it holds .complete), building nothing.
+#   ARCH: x86_64 or aarch64, default the build machine's. Another architecture is a cross
+#   build: the build machine's own prefix (built first) is its --with-build-python, and the
+#   final check runs the interpreter under qemu-ARCH-static.
 set -euo pipefail
 
 TOOLS="${MXCP_TOOLS_DIR:-$HOME/.cache/mxcp-tools}"
 ZIG_VERSION=0.15.2
-TARGET=x86_64-linux-gnu.2.28
+BUILD_ARCH="$(uname -m)"
+PRINT_ONLY=""
+[ "${1:-}" != --print-prefix ] || { PRINT_ONLY=1; shift; }
+ARCH="${1:-$BUILD_ARCH}"
+case "$ARCH" in x86_64|aarch64) ;; *) echo "error: unknown architecture '$ARCH' (x86_64 or aarch64)" >&2; exit 2 ;; esac
+TARGET="$ARCH-linux-gnu.2.28"
+# configure's cross-compilation options (empty for a native build)
+HOST_ARGS=()
+if [ "$ARCH" != "$BUILD_ARCH" ]; then
+  HOST_ARGS=(--host="$ARCH-linux-gnu" --build="$BUILD_ARCH-linux-gnu")
+  # sqlite's Makefile then runs its lemon parser generator built for the build machine
+  export CROSS_BUILDING=yes
+fi
 JOBS="${MXCP_BUILD_JOBS:-2}"
 # Debian source packages, pinned (bookworm and bookworm-security indexes as of 2026-12).
 # The security pool lacked the .dsc of python3.11 deb12u9 and openssl 3.0.22, so these are
@@ -92,7 +109,7 @@ build_bzip2() {
 }
 build_xz() {
   cd "$WORK/src/xz-utils"
-  ./configure --prefix="$DEPS" --disable-shared --enable-static --with-pic --disable-nls \
+  ./configure "${HOST_ARGS[@]}" --prefix="$DEPS" --disable-shared --enable-static --with-pic --disable-nls \
     --disable-xz --disable-xzdec --disable-lzmadec --disable-lzmainfo --disable-lzma-links \
     --disable-scripts --disable-doc
   make -j"$JOBS"
@@ -102,18 +119,19 @@ build_libffi() {
   cd "$WORK/src/libffi"
   # libffi 3.4.4's tramp.c calls open_temp_exec_file() before declaring it (int, so the
   # implicit declaration is ABI-correct); clang >= 16 makes that an error
-  CFLAGS="$CFLAGS -Wno-error=implicit-function-declaration" ./configure --prefix="$DEPS" --disable-shared --enable-static --with-pic --disable-docs \
+  CFLAGS="$CFLAGS -Wno-error=implicit-function-declaration" ./configure "${HOST_ARGS[@]}" --prefix="$DEPS" --disable-shared --enable-static --with-pic --disable-docs \
     --disable-multi-os-directory
   make -j"$JOBS"
   make install DESTDIR="$ROOT"
 }
 build_sqlite() {
-  # Debian ships sqlite's full source tree: tclsh (host) generates the amalgamation
+  # Debian ships sqlite's full source tree: tclsh (host) generates the amalgamation, with
+  # helper programs (lemon, mkkeywordhash) compiled for the build machine by BUILD_CC
   cd "$WORK/src/sqlite3"
   command -v tclsh >/dev/null || { echo "sqlite's source tree needs tclsh (apt-get install tcl)"; return 1; }
   CFLAGS="$CFLAGS -DSQLITE_ENABLE_FTS3 -DSQLITE_ENABLE_FTS5 -DSQLITE_ENABLE_RTREE \
     -DSQLITE_ENABLE_COLUMN_METADATA -DSQLITE_ENABLE_DBSTAT_VTAB -DSQLITE_SECURE_DELETE" \
-    ./configure --prefix="$DEPS" --disable-shared --enable-static --disable-tcl \
+    BUILD_CC="$ZIG cc" ./configure "${HOST_ARGS[@]}" --prefix="$DEPS" --disable-shared --enable-static --disable-tcl \
       --disable-readline --disable-editline --enable-threadsafe
   make -j"$JOBS" libsqlite3.la
   cp .libs/libsqlite3.a "$D/lib/" && cp sqlite3.h src/sqlite3ext.h "$D/include/" && cp sqlite3.pc "$D/lib/pkgconfig/"
@@ -122,7 +140,7 @@ build_uuid() {
   # only libuuid out of util-linux
   cd "$WORK/src/util-linux"
   no_autoreconf
-  ./configure --prefix="$DEPS" --disable-shared --enable-static --with-pic \
+  ./configure "${HOST_ARGS[@]}" --prefix="$DEPS" --disable-shared --enable-static --with-pic \
     --disable-all-programs --enable-libuuid --disable-nls --disable-bash-completion \
     --without-python --without-systemd --without-udev --without-ncursesw --without-tinfo \
     --disable-asciidoc --disable-poman
@@ -136,7 +154,7 @@ build_openssl() {
   cd "$WORK/src/openssl"
   # no-module: the providers (also legacy) live inside libcrypto.a, nothing is dlopen'ed.
   # --openssldir=/etc/ssl: the target system's CA store (Debian/Ubuntu, and RHEL's symlinks).
-  ./Configure linux-x86_64 no-shared no-module no-tests --prefix="$DEPS" --libdir=lib \
+  ./Configure "linux-$ARCH" no-shared no-module no-tests --prefix="$DEPS" --libdir=lib \
     --openssldir=/etc/ssl $CFLAGS
   make -j"$JOBS" build_libs
   cp libssl.a libcrypto.a "$D/lib/" && cp -r include/openssl "$D/include/"
@@ -158,10 +176,15 @@ build_python() {
 *static*
 _ctypes _ctypes/_ctypes.c _ctypes/callbacks.c _ctypes/callproc.c _ctypes/stgdict.c _ctypes/cfield.c -DHAVE_FFI_PREP_CIF_VAR -DHAVE_FFI_PREP_CLOSURE_LOC -DHAVE_FFI_CLOSURE_ALLOC -I$DEPS/include -L$DEPS/lib -lffi -ldl
 EOF
+  # a cross build runs the build machine's interpreter of the same version for the build steps;
+  # /dev/ptmx and /dev/ptc cannot be probed for the target
+  local cross=()
+  [ "$ARCH" = "$BUILD_ARCH" ] || cross=("${HOST_ARGS[@]}" --with-build-python="$BUILD_PYTHON" \
+    ac_cv_file__dev_ptmx=yes ac_cv_file__dev_ptc=no ac_cv_buggy_getaddrinfo=no READELF="$(command -v readelf)")
   MODULE_BUILDTYPE=static \
   py_cv_module__tkinter=n/a py_cv_module_nis=n/a py_cv_module__gdbm=n/a py_cv_module__crypt=n/a \
   py_cv_module_xxlimited=n/a py_cv_module_xxlimited_35=n/a \
-  ./configure --prefix="$PREFIX" --disable-shared --with-openssl="$DEPS" --with-openssl-rpath=no \
+  ./configure "${cross[@]}" --prefix="$PREFIX" --disable-shared --with-openssl="$DEPS" --with-openssl-rpath=no \
     --with-ensurepip=no --disable-test-modules --without-readline --with-system-ffi \
     LIBFFI_CFLAGS="-I$DEPS/include" LIBFFI_LIBS="-L$DEPS/lib -lffi" \
     OPT="-DNDEBUG -fwrapv -O2 -g0 -Wall -Wno-error=date-time"
@@ -170,6 +193,11 @@ EOF
   # lines for modules configure found missing or disabled are commented out) they are built in.
   cat Modules/Setup.stdlib >>Modules/Setup.local
   make -j"$JOBS"
+  # cross builds name the generated sysconfig data after the build's _PYTHON_SYSCONFIGDATA_NAME
+  # (with the platform), while Debian's install rule wants the multiarch-only name
+  local bdir; bdir="$(cat pybuilddir.txt)"
+  [ -f "$bdir/_sysconfigdata__$ARCH-linux-gnu.py" ] \
+    || cp "$bdir/_sysconfigdata__linux_$ARCH-linux-gnu.py" "$bdir/_sysconfigdata__$ARCH-linux-gnu.py"
   make install DESTDIR="$ROOT"
   # python links the bundled expat and libmpdec as separate archives, which make install
   # leaves out: merged into libpython3.11.a (renamed, since libmpdec's context.o would replace
@@ -189,11 +217,12 @@ EOF
 }
 # --- checks, then the atomic move ----------------------------------------------------------
 verify() {
-  local py="$P/bin/python3.11"
+  local py=("$P/bin/python3.11")
+  [ "$ARCH" = "$BUILD_ARCH" ] || py=("qemu-$ARCH-static" -L "$QEMU_SYSROOT" "$P/bin/python3.11")
   # built-in means: no extension module file on disk at all
   local dyn; dyn="$(find "$P/lib/python3.11/lib-dynload" -name '*.so' 2>/dev/null | sort)"
   [ -z "$dyn" ] || { echo "extension modules left shared in lib-dynload:"; echo "$dyn"; return 1; }
-  PYTHONHOME="$P" "$py" - <<'EOF'
+  PYTHONHOME="$P" "${py[@]}" - <<'EOF'
 import sys
 need = """_asyncio _bisect _blake2 _bz2 _codecs_cn _contextvars _csv _ctypes _datetime _decimal
 _elementtree _hashlib _heapq _json _lsprof _lzma _md5 _multibytecodec _multiprocessing _opcode
@@ -217,10 +246,21 @@ DEPS="$TOOLS/cpython-deps-$DEPS_RECIPE"
 # The recipe: this whole script (flags, steps) + pinned versions + zig + target.
 RECIPE="$( { cat "$SELF"; printf '%s\n' "${SOURCES[@]}" "$ZIG_VERSION" "$TARGET"; } | sha256sum | cut -c1-16)"
 PREFIX="$TOOLS/cpython-$RECIPE"
+if [ -n "$PRINT_ONLY" ]; then echo "$PREFIX"; exit 0; fi
 if [ -f "$PREFIX/.complete" ]; then
   say "static CPython already built (recipe $RECIPE)"
   echo "$PREFIX"
   exit 0
+fi
+
+# a cross build needs the build machine's interpreter of this recipe first (its own lock)
+BUILD_PYTHON=""
+if [ "$ARCH" != "$BUILD_ARCH" ]; then
+  command -v "qemu-$ARCH-static" >/dev/null || die "a cross build checks the result under qemu-$ARCH-static (apt-get install qemu-user-static)"
+  BUILD_PYTHON="$("$SELF" "$BUILD_ARCH")/bin/python3.11" || die "the build machine's CPython failed"
+  # the target's glibc for qemu, to run the result (the arm64 Debian 11 root)
+  [ "$ARCH" = aarch64 ] || die "no $ARCH root to check the result in"
+  QEMU_SYSROOT="$(MXCP_ROOT_ARCH=arm64 "$(dirname "$SELF")/bullseye-root.sh")" || die "no arm64 root for qemu"
 fi
 
 # Heavy but polite: the machine is shared, so only idle CPU and disk time are used.

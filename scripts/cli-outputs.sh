@@ -6,7 +6,7 @@
 # temp paths and timings are normalised so two runs compare byte for byte.
 set -u
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/mxcp-target}/debug/mxcp}"
+bin="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/mxcp-target}/${MXCP_HOST_TRIPLE:-$(uname -m)-unknown-linux-gnu}/debug/mxcp}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 export HOME="$tmp" MXCP_CONFIG="$root/tests/fixtures/empty-config.yml"

@@ -1,7 +1,16 @@
 """Writes the PYO3_CONFIG_FILE that links this CPython 3.11 statically into mxcp.
 
-Requirements checked here, with a clear message: CPython 3.11, a libpython3.11.a (or the
-Debian -pic variant), built as position-independent code (mxcp is a PIE executable).
+Usage: pyo3_config.py OUT [PREFIX]
+
+Two kinds of CPython are accepted:
+  * the portable one of scripts/build-cpython.sh (PREFIX, or the running interpreter's own
+    prefix when it holds libcrypto.a): its extension modules are built into libpython3.11.a
+    and its dependencies are static archives beside it, so only glibc's libraries stay
+    dynamic. PREFIX may be another architecture's build (cross builds): nothing of it is run.
+  * any other CPython 3.11 with a libpython3.11.a (or the Debian -pic variant), for a build
+    that is not portable (the extension modules stay shared objects).
+Requirements checked here, with a clear message: CPython 3.11, a static libpython, built as
+position-independent code.
 """
 import os
 import subprocess
@@ -13,7 +22,36 @@ def fail(msg):
     sys.exit(f"error: {msg}")
 
 
-def main(out):
+# the portable prefix's static dependencies, in link order (libssl before libcrypto), and the
+# glibc libraries CPython needs (librt: shm_open lives there before glibc 2.34)
+PORTABLE_STATIC = ["ssl", "crypto", "ffi", "sqlite3", "lzma", "bz2", "z", "uuid"]
+PORTABLE_DYLIB = ["m", "dl", "pthread", "util", "rt"]
+
+
+def portable_config(prefix):
+    lib = os.path.join(prefix, "lib")
+    missing = [f"lib{n}.a" for n in ["python3.11"] + PORTABLE_STATIC if not os.path.exists(os.path.join(lib, f"lib{n}.a"))]
+    if missing:
+        fail(f"{prefix} is not a portable CPython prefix of scripts/build-cpython.sh: no {', '.join(missing)} in {lib}")
+    info = open(os.path.join(prefix, "BUILD-INFO")).read()
+    target = next((l.split()[1] for l in info.splitlines() if l.startswith("target ")), "")
+    lines = ["implementation=CPython", "version=3.11", "shared=false", "abi3=false",
+             "lib_name=python3.11", f"lib_dir={lib}", f"executable={os.path.join(prefix, 'bin', 'python3.11')}",
+             "pointer_width=64", "build_flags=", "suppress_build_script_link_lines=true",
+             f"extra_build_script_line=cargo:rustc-link-search=native={lib}",
+             "extra_build_script_line=cargo:rustc-link-lib=static:+whole-archive,-bundle=python3.11"]
+    lines += [f"extra_build_script_line=cargo:rustc-link-lib=static:-bundle={n}" for n in PORTABLE_STATIC]
+    lines += [f"extra_build_script_line=cargo:rustc-link-lib=dylib={n}" for n in PORTABLE_DYLIB]
+    return "\n".join(lines) + "\n", os.path.join(lib, "libpython3.11.a"), target
+
+
+def main(out, prefix=None):
+    if prefix is None and os.path.exists(os.path.join(sys.prefix, "lib", "libcrypto.a")):
+        prefix = sys.prefix
+    if prefix is not None:
+        text, archive, target = portable_config(prefix)
+        write(out, text, archive, f"the portable CPython for {target}")
+        return
     if sys.version_info[:2] != (3, 11):
         fail(f"mxcp embeds CPython 3.11, but {sys.executable} is {sys.version.split()[0]}")
     libpl = sysconfig.get_config_var("LIBPL")
@@ -35,6 +73,10 @@ def main(out):
         "extra_build_script_line=cargo:rustc-link-lib=dylib=expat",
         "extra_build_script_line=cargo:rustc-link-lib=dylib=z",
     ])) + "\n"
+    write(out, text, archive, "")
+
+
+def write(out, text, archive, what):
     if os.path.exists(out) and open(out).read() == text:
         return
     # PIC check once per new config: absolute 32-bit relocations cannot be linked into a PIE.
@@ -43,7 +85,8 @@ def main(out):
     for line in relocs.stdout.splitlines() if relocs.returncode == 0 else []:
         if line.startswith("Relocation section"):
             section = line.split("'")[1]
-        elif not section.startswith(".rela.debug") and (" R_X86_64_32 " in line or " R_X86_64_32S " in line):
+        elif not section.startswith(".rela.debug") and any(
+                f" {r} " in line for r in ("R_X86_64_32", "R_X86_64_32S", "R_AARCH64_ABS32")):
             absolute = True
             break
     if absolute:
@@ -53,7 +96,7 @@ def main(out):
     with open(out + ".tmp", "w") as f:
         f.write(text)
     os.replace(out + ".tmp", out)
-    print(f"==> pyo3 links {archive} statically (config {out})", file=sys.stderr)
+    print(f"==> pyo3 links {archive} statically{', ' + what if what else ''} (config {out})", file=sys.stderr)
 
 
-main(sys.argv[1])
+main(*sys.argv[1:])

@@ -1,7 +1,8 @@
 //! `mxcp build`: executables built from examples/ serve MCP (official Python client) where no
 //! Python exists and HOME is empty, in a root filesystem holding only the executable and the
 //! libraries `ldd` lists, from a read-only cache after `materialize`, and with eight
-//! concurrent first starts. Damaged executables refuse to run; builds are reproducible.
+//! concurrent first starts, and in a Debian 11 root (glibc 2.31). Damaged executables refuse
+//! to run; builds are reproducible.
 
 mod common;
 
@@ -409,4 +410,44 @@ fn damaged_executables_refuse_to_run() {
         common::run(Command::new(&stripped).arg("list").env("MXCP_CACHE_DIR", dir.path().join("cache")));
     assert_ne!(code, 0);
     assert!(err.contains("lost its project payload (was it stripped or truncated?)"), "{err}");
+}
+
+/// Issue 15's runtime proof: a server built here (an SQL tool, a Python tool using a
+/// C-extension wheel and the standard library's C modules) answers over MCP inside a Debian 11
+/// root (glibc 2.31, the oldest glibc this machine can run; scripts/bullseye-root.sh), with an
+/// empty environment and nothing of the host but the executable.
+#[test]
+fn a_built_server_answers_in_a_debian_11_root() {
+    if common::skip_without_dev_setup() {
+        return;
+    }
+    if !common::unset(&["MXCP_TEST_BULLSEYE"]).is_empty() {
+        eprintln!("skipped: MXCP_TEST_BULLSEYE not set; ./dev test prepares the Debian 11 root and sets it");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    common::copy_dir(&common::repo_root().join("examples/pydeps"), &project);
+    // pydeps plus an SQL tool and a tool that reports the C library (shared with ./dev release)
+    common::copy_dir(&common::repo_root().join("tests/fixtures/portable-proof"), &project);
+    let run = tmp.path().join("run");
+    for d in ["cache", "data"] {
+        std::fs::create_dir_all(run.join(d)).unwrap();
+    }
+    let w = wheels_args();
+    let mut cmd = common::mxcp(&project);
+    let (code, _, err) = common::run(cmd.arg("build").arg("-o").arg(run.join("server")).args(&w));
+    assert_eq!(code, 0, "{err}");
+    let command = format!(
+        "{} run --bind-rw {}:/proof -- MXCP_CACHE_DIR=/proof/cache MXCP_DATA_DIR=/proof/data /proof/server",
+        common::repo_root().join("scripts/bullseye-root.sh").display(),
+        run.display()
+    );
+    let calls = ["--call", "libc", "{}", "--call", "squares", r#"{"n": 4}"#, "--call", "stdlib_tour", r#"{"text": "<b>"}"#];
+    let report = mcp(&command, &[], &calls, 1);
+    assert_eq!(report["tools"], json!(["libc", "squares", "stdlib_tour"]), "{report}");
+    assert_eq!(report["calls"][0]["structured"], json!({"libc": "glibc", "version": "2.31"}), "{report}");
+    assert_eq!(report["calls"][1]["texts"], json!(["30"]), "{report}");
+    let tour = &report["calls"][2]["structured"];
+    assert_eq!((&tour["escaped"], &tour["c_extension"], &tour["sqlite"]), (&json!("&lt;b&gt;"), &json!(true), &json!(42)));
 }

@@ -63,6 +63,9 @@ fn version_and_help_everywhere() {
     let patch = stdout.split("(CPython 3.11.").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default();
     assert!(!patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()), "patch level: {stdout}");
     assert!(stdout.contains("]; DuckDB v"), "{stdout}");
+    // the portable build's record: Debian's source package (the patch level) and the glibc floor
+    assert!(stdout.contains(" [Debian source 3.11.2-6+deb12u"), "{stdout}");
+    assert!(stdout.contains(", static, built for x86_64-linux-gnu.2.28 (zig "), "{stdout}");
     for cmd in ["init", "list", "validate", "run", "query", "test", "lint"] {
         let (code, stdout, _) = run(mxcp(dir.path()).args([cmd, "--help"]));
         assert_eq!(code, 0, "{cmd}");

@@ -101,7 +101,6 @@ pub fn build(
         };
         let target = staged_project.join(mxcp_runtime::exec::python_start::DEPS_DIR);
         dependencies = vendor::install_requirements(req, &target, &pip)?;
-        crate::elf::drop_glibc_stubs_under(&target).map_err(io("adjusting extension modules"))?;
         progress(&format!("installed {} package(s) in {:.1} s", dependencies.len(), start.elapsed().as_secs_f64()));
     }
 

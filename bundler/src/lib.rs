@@ -5,7 +5,6 @@
 #![allow(clippy::collapsible_if)] // nested `if let`s read better than long let-chains here
 
 pub mod build;
-pub mod elf;
 pub mod pack;
 pub mod target;
 pub mod vendor;

@@ -1,11 +1,12 @@
-"""Packs the build machine's CPython 3.11 standard library for embedding in mxcp.
+"""Packs the portable CPython 3.11's pure-Python standard library for embedding in mxcp.
 
-Usage: pack_stdlib.py OUT.tar MXCP_PY_DIR [PATCHELF]
+Usage: pack_stdlib.py OUT.tar MXCP_PY_DIR [STDLIB_DIR]
 
-Writes a deterministic tar (sorted, mtime 0, root-owned) with a real-install layout:
+STDLIB_DIR defaults to the running interpreter's; a cross build names the target's (its
+_sysconfigdata is the target's). Writes a deterministic tar (sorted, mtime 0, root-owned)
+with a real-install layout:
   lib/python3.11/...                 sources + unchecked-hash .pyc in __pycache__
-  lib/python3.11/lib-dynload/*.so    stripped extension modules, rpath $ORIGIN/.libs
-  lib/python3.11/lib-dynload/.libs/  the non-glibc system libraries they need (ssl, ffi, ...)
+                                     (no lib-dynload: the extension modules are built in)
   lib/mxcp/...                       mxcp's own Python package (mxcp.runtime, mxcp.plugins)
 Unchecked-hash pycs never go stale whatever the extracted mtimes, so nothing is recompiled.
 """
@@ -13,12 +14,9 @@ import importlib._bootstrap_external as bext
 import importlib.util
 import io
 import os
-import shutil
-import subprocess
 import sys
 import sysconfig
 import tarfile
-import tempfile
 
 # distutils is deprecated (gone in 3.12; setuptools provides it when a package needs it);
 # pydoc_data only serves help() topics
@@ -27,9 +25,6 @@ EXCLUDED_DIRS = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo
 # pure-Python twins of C modules that are always present
 EXCLUDED_FILES = {"_pydecimal.py"}
 EXCLUDED_MODULES = ("_test", "xxlimited", "_tkinter", "_curses", "readline", "nis", "ossaudiodev", "_xxtestfuzz")
-# glibc's own libraries are on every target; everything else an extension needs is vendored
-GLIBC = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-         "ld-linux-x86-64.so.2", "linux-vdso.so.1", "libgcc_s.so.1"}
 
 
 def pyc_bytes(source, name):
@@ -93,26 +88,21 @@ def add_python_tree(tar, root, prefix, exclude_dirs=EXCLUDED_DIRS):
                 tar.add(rel, open(path, "rb").read())
 
 
-def needed_libs(so):
-    out = subprocess.run(["ldd", so], capture_output=True, text=True).stdout
-    libs = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[1] == "=>" and parts[0] not in GLIBC and parts[2].startswith("/"):
-            libs[parts[0]] = os.path.realpath(parts[2])
-        elif len(parts) >= 2 and parts[1] == "=>" and parts[2] == "not":
-            sys.exit(f"error: {so} needs {parts[0]}, which is not installed")
-    return libs
-
-
-def main(out, mxcp_py_dir, patchelf=None):
-    stdlib = sysconfig.get_path("stdlib")
+def main(out, mxcp_py_dir, stdlib=None):
+    stdlib = stdlib or sysconfig.get_path("stdlib")
     dynload = os.path.join(stdlib, "lib-dynload")
+    shared = sorted(f for f in os.listdir(dynload) if f.endswith(".so")) if os.path.isdir(dynload) else []
+    if shared:
+        # a shared extension module would need its libraries vendored and a glibc that is not
+        # the portable build's (issue 15): only the static CPython of build-cpython.sh is packed
+        sys.exit(f"error: {dynload} holds extension modules ({', '.join(shared[:5])}...): mxcp embeds the "
+                 "portable CPython of scripts/build-cpython.sh, whose modules are built in (source scripts/env.sh)")
     tar = Tar()
     add_python_tree(tar, stdlib, "lib/python3.11")
     add_python_tree(tar, mxcp_py_dir, "lib/mxcp", exclude_dirs={"__pycache__"})
-    # where the vendored OpenSSL looks for CA certificates by default (its build's OPENSSLDIR),
-    # so that start-up can tell without loading OpenSSL whether it must point elsewhere
+    # where the embedded OpenSSL looks for CA certificates by default (its build's OPENSSLDIR),
+    # so that start-up can tell without loading OpenSSL whether it must point elsewhere. The
+    # packing interpreter is the same recipe's (host) build, with the same OPENSSLDIR.
     import ssl
 
     paths = ssl.get_default_verify_paths()
@@ -120,38 +110,8 @@ def main(out, mxcp_py_dir, patchelf=None):
             f"OPENSSL_CAFILE = {paths.openssl_cafile!r}\nOPENSSL_CAPATH = {paths.openssl_capath!r}\n")
     tar.add("lib/mxcp/mxcp/_build.py", info.encode())
     tar.add("lib/mxcp/mxcp/__pycache__/_build.cpython-311.pyc", pyc_bytes(info.encode(), "lib/mxcp/mxcp/_build.py"))
-    vendored = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for f in sorted(os.listdir(dynload)):
-            if not f.endswith(".so") or f.startswith(EXCLUDED_MODULES):
-                continue
-            src = os.path.join(dynload, f)
-            if patchelf:
-                vendored.update(needed_libs(src))
-            dst = os.path.join(tmp, f)
-            shutil.copyfile(src, dst)
-            subprocess.run(["strip", "--strip-unneeded", dst], check=True)
-            if patchelf:
-                subprocess.run([patchelf, "--set-rpath", "$ORIGIN/.libs", dst], check=True)
-            tar.add(f"lib/python3.11/lib-dynload/{f}", open(dst, "rb").read(), 0o755)
-        if patchelf:
-            # libraries those libraries need (libssl -> libcrypto) come along too
-            pending = list(vendored.values())
-            while pending:
-                for name, path in needed_libs(pending.pop()).items():
-                    if name not in vendored:
-                        vendored[name] = path
-                        pending.append(path)
-            for name, path in sorted(vendored.items()):
-                dst = os.path.join(tmp, name)
-                shutil.copyfile(path, dst)
-                os.chmod(dst, 0o755)
-                subprocess.run(["strip", "--strip-unneeded", dst], check=True)
-                subprocess.run([patchelf, "--set-rpath", "$ORIGIN", dst], check=True)
-                tar.add(f"lib/python3.11/lib-dynload/.libs/{name}", open(dst, "rb").read(), 0o755)
     tar.write(out)
-    print(f"packed {len(tar.entries)} files, vendored {sorted(vendored) if patchelf else 'no'} system libraries",
-          file=sys.stderr)
+    print(f"packed {len(tar.entries)} files from {stdlib}", file=sys.stderr)
 
 
 main(*sys.argv[1:])

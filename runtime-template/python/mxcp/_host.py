@@ -91,8 +91,11 @@ def _find_ca_certificates():
         return
     from mxcp import _build
 
-    # where the embedded OpenSSL looks by itself (recorded when the standard library was packed)
-    if os.path.exists(_build.OPENSSL_CAFILE) or os.path.isdir(_build.OPENSSL_CAPATH):
+    # the file the embedded OpenSSL reads by itself (recorded when the standard library was
+    # packed: /etc/ssl/cert.pem). Without it a known bundle is preferred to OpenSSL's default
+    # directory: RHEL's /etc/ssl/certs holds only bundles (no hashed names, which is all a
+    # directory lookup finds), and a bundle is loaded up front, so a broken store shows early.
+    if os.path.exists(_build.OPENSSL_CAFILE):
         return
     for f in _CA_FILES:
         if os.path.exists(f):

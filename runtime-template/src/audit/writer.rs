@@ -221,8 +221,12 @@ struct Writer {
 impl Writer {
     fn run(mut self, rx: Receiver<Msg>) {
         // below the threads answering calls: on a busy machine the writer waits, not a call
-        // SAFETY: setpriority on this thread's own id; no memory is involved
-        unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+        // (the raw syscall: glibc's gettid() wrapper is 2.30, newer than the 2.28 floor)
+        // SAFETY: gettid takes no arguments; setpriority on this thread's own id; no memory is involved
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid);
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+        };
         loop {
             let first = if self.pending_count > 0 {
                 match rx.recv_timeout(RETRY) {

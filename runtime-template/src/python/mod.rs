@@ -32,7 +32,13 @@ pub fn embedded_version() -> String {
     // SAFETY: Py_GetVersion returns a static NUL-terminated string and may be called before
     // the interpreter is initialized
     let v = unsafe { std::ffi::CStr::from_ptr(pyo3::ffi::Py_GetVersion()) };
-    v.to_string_lossy().split_whitespace().collect::<Vec<_>>().join(" ")
+    let v = v.to_string_lossy();
+    // Py_GetVersion cuts the compiler's name at 80 characters: the build's own record instead
+    // (the Debian package version is the patch level)
+    match env!("MXCP_CPYTHON_BUILD") {
+        "" => v.split_whitespace().collect::<Vec<_>>().join(" "),
+        build => format!("{} [{build}]", v.split_whitespace().next().unwrap_or("?")),
+    }
 }
 /// The function name that makes a call resolve the module's entry point as the reference does
 /// for resources: `main`, else the function named like the file, else the first public
