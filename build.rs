@@ -10,4 +10,7 @@ fn main() {
     // (DuckDB's and CPython's tables of pointers) that every start pays for; the libraries,
     // heap and stack stay randomised.
     println!("cargo:rustc-link-arg-bins=-no-pie");
+    // without it cargo reruns this script, and relinks mxcp (fat LTO in release), whenever any
+    // file of the package changes (README, docs)
+    println!("cargo:rerun-if-changed=build.rs");
 }

@@ -4,14 +4,18 @@
 # is proven under qemu: it builds nothing itself; the x86_64 mxcp builds a server for
 # aarch64-linux (`mxcp build --target`), which answers over MCP inside an arm64 Debian 11 root.
 #   scripts/release.sh [ARCH...]     (default: x86_64 aarch64; the smoke test needs both)
+#   scripts/release.sh smoke         only the smoke test, on the executables already built
 # Sourced environment: scripts/env.sh; MXCP_TEST_PYTHON (the MCP client) and MXCP_TEST_WHEELS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${MXCP_RELEASE_DIR:-$PWD/dist/release}"
 mkdir -p "$out"
 archs=("$@"); [ ${#archs[@]} -gt 0 ] || archs=(x86_64 aarch64)
+build=1
+[ "${archs[*]}" != smoke ] || { build=0; archs=(x86_64 aarch64); }
 t0=$SECONDS
 for arch in "${archs[@]}"; do
+  [ "$build" = 1 ] || break
   triple="$arch-unknown-linux-gnu"
   rustup target list --installed | grep -qx "$triple" || rustup target add "$triple"
   prefix="$(scripts/build-cpython.sh "$arch")"
