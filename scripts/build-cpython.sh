@@ -253,6 +253,18 @@ if [ -f "$PREFIX/.complete" ]; then
   exit 0
 fi
 
+# host tools: dpkg-source (dpkg-dev) unpacks and patches the sources, tclsh (tcl) generates
+# sqlite's amalgamation; installed from Debian when missing
+missing=()
+command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
+command -v tclsh >/dev/null || missing+=(tcl)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (apt)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get install -y -qq "${missing[@]}" >&2 || { $sudo apt-get update -qq >&2 && $sudo apt-get install -y -qq "${missing[@]}" >&2; } \
+    || die "cannot install ${missing[*]}"
+fi
+
 # a cross build needs the build machine's interpreter of this recipe first (its own lock)
 BUILD_PYTHON=""
 if [ "$ARCH" != "$BUILD_ARCH" ]; then
