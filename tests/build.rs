@@ -443,11 +443,15 @@ fn a_built_server_answers_in_a_debian_11_root() {
         common::repo_root().join("scripts/bullseye-root.sh").display(),
         run.display()
     );
-    let calls = ["--call", "libc", "{}", "--call", "squares", r#"{"n": 4}"#, "--call", "stdlib_tour", r#"{"text": "<b>"}"#];
+    let calls =
+        ["--call", "libc", "{}", "--call", "squares", r#"{"n": 4}"#, "--call", "stdlib_tour", r#"{"text": "<b>"}"#];
     let report = mcp(&command, &[], &calls, 1);
     assert_eq!(report["tools"], json!(["libc", "squares", "stdlib_tour"]), "{report}");
     assert_eq!(report["calls"][0]["structured"], json!({"libc": "glibc", "version": "2.31"}), "{report}");
     assert_eq!(report["calls"][1]["texts"], json!(["30"]), "{report}");
     let tour = &report["calls"][2]["structured"];
-    assert_eq!((&tour["escaped"], &tour["c_extension"], &tour["sqlite"]), (&json!("&lt;b&gt;"), &json!(true), &json!(42)));
+    assert_eq!(
+        (&tour["escaped"], &tour["c_extension"], &tour["sqlite"]),
+        (&json!("&lt;b&gt;"), &json!(true), &json!(42))
+    );
 }
