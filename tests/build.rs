@@ -428,7 +428,7 @@ fn a_built_server_answers_in_a_debian_11_root() {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path().join("project");
     common::copy_dir(&common::repo_root().join("examples/pydeps"), &project);
-    // pydeps plus an SQL tool and a tool that reports the C library (shared with ./dev release)
+    // pydeps plus an SQL tool and a tool that reports the C library
     common::copy_dir(&common::repo_root().join("tests/fixtures/portable-proof"), &project);
     let run = tmp.path().join("run");
     for d in ["cache", "data"] {
@@ -436,10 +436,21 @@ fn a_built_server_answers_in_a_debian_11_root() {
     }
     let w = wheels_args();
     let mut cmd = common::mxcp(&project);
-    let (code, _, err) = common::run(cmd.arg("build").arg("-o").arg(run.join("server")).args(&w));
+    cmd.arg("build").arg("-o").arg(run.join("server")).args(&w);
+    // `./dev release` runs this test for aarch64: a server built for it onto the release runtime,
+    // served in the arm64 root under qemu
+    let aarch64 = std::env::var("MXCP_TEST_PROOF_RUNTIME_AARCH64").ok().filter(|r| !r.is_empty());
+    if let Some(runtime) = &aarch64 {
+        cmd.args(["--target", "aarch64-linux", "--runtime", runtime]);
+    }
+    let (code, _, err) = common::run(&mut cmd);
     assert_eq!(code, 0, "{err}");
+    let elf = std::fs::read(run.join("server")).unwrap();
+    let machine = u16::from_le_bytes([elf[18], elf[19]]);
+    assert_eq!(machine, if aarch64.is_some() { 183 } else { 62 }, "ELF e_machine of the built server");
     let command = format!(
-        "{} run --bind-rw {}:/proof -- MXCP_CACHE_DIR=/proof/cache MXCP_DATA_DIR=/proof/data /proof/server",
+        "env MXCP_ROOT_ARCH={} {} run --bind-rw {}:/proof -- MXCP_CACHE_DIR=/proof/cache MXCP_DATA_DIR=/proof/data /proof/server",
+        if aarch64.is_some() { "arm64" } else { "amd64" },
         common::repo_root().join("scripts/bullseye-root.sh").display(),
         run.display()
     );

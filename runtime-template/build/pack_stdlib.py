@@ -24,7 +24,6 @@ EXCLUDED_DIRS = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo
                  "__pycache__", "_bundled_setuptools", "distutils", "pydoc_data"}
 # pure-Python twins of C modules that are always present
 EXCLUDED_FILES = {"_pydecimal.py"}
-EXCLUDED_MODULES = ("_test", "xxlimited", "_tkinter", "_curses", "readline", "nis", "ossaudiodev", "_xxtestfuzz")
 
 
 def pyc_bytes(source, name):
