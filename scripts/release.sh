@@ -27,7 +27,8 @@ for arch in "${archs[@]}"; do
   echo "==> mxcp for $triple (glibc $MXCP_GLIBC_FLOOR), release profile, in $target_dir" >&2
   # the packing interpreter stays the build machine's (MXCP_BUILD_PYTHON); the standard library
   # packed is the target's (MXCP_CPYTHON_PREFIX)
-  CARGO_TARGET_DIR="$target_dir" PYO3_CONFIG_FILE="$cfg" MXCP_CPYTHON_PREFIX="$prefix" \
+  # (the standard library blob at zstd's highest level: 0.26 MB smaller than -19, 13 s longer)
+  CARGO_TARGET_DIR="$target_dir" PYO3_CONFIG_FILE="$cfg" MXCP_CPYTHON_PREFIX="$prefix" MXCP_STDLIB_ZSTD_LEVEL=22 \
     cargo zigbuild --release --target "$triple.$MXCP_GLIBC_FLOOR" --bin mxcp
   cp "$target_dir/$triple/release/mxcp" "$out/mxcp-$arch-linux.tmp" && mv "$out/mxcp-$arch-linux.tmp" "$out/mxcp-$arch-linux"
   python3 scripts/check-portable.py --glibc-floor "$MXCP_GLIBC_FLOOR" "$out/mxcp-$arch-linux"

@@ -17,6 +17,7 @@ import os
 import sys
 import sysconfig
 import tarfile
+import zipfile
 
 # distutils is deprecated (gone in 3.12; setuptools provides it when a package needs it);
 # pydoc_data only serves help() topics
@@ -24,6 +25,19 @@ EXCLUDED_DIRS = {"test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo
                  "__pycache__", "_bundled_setuptools", "distutils", "pydoc_data"}
 # pure-Python twins of C modules that are always present
 EXCLUDED_FILES = {"_pydecimal.py"}
+
+
+def stored_wheel(data):
+    """The same wheel with its members stored, not deflated: the blob's zstd then compresses
+    pip's sources (0.7 MB less than the deflated wheel). Member names, order, dates and
+    contents are unchanged, so the wheel's RECORD still holds."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            info.compress_type = zipfile.ZIP_STORED
+            dst.writestr(info, data)
+    return out.getvalue()
 
 
 def pyc_bytes(source, name):
@@ -81,8 +95,10 @@ def add_python_tree(tar, root, prefix, exclude_dirs=EXCLUDED_DIRS):
                 tar.add(os.path.normpath(os.path.join(prefix, rel_dir, "__pycache__", f"{stem}.cpython-311.pyc")), pyc)
             elif f.endswith((".pyc", ".pyo", ".so", ".a", ".o")):
                 continue
-            elif rel_dir.endswith("ensurepip/_bundled") and not f.startswith("pip-"):
-                continue  # only pip's wheel: mxcp installs binary wheels, never builds sdists
+            elif rel_dir.endswith("ensurepip/_bundled"):
+                # only pip's wheel: mxcp installs binary wheels, never builds sdists
+                if f.startswith("pip-") and f.endswith(".whl"):
+                    tar.add(rel, stored_wheel(open(path, "rb").read()))
             else:
                 tar.add(rel, open(path, "rb").read())
 
