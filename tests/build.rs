@@ -465,4 +465,17 @@ fn a_built_server_answers_in_a_debian_11_root() {
         (&tour["escaped"], &tour["c_extension"], &tour["sqlite"]),
         (&json!("&lt;b&gt;"), &json!(true), &json!(42))
     );
+    // the evidence `./dev release` records (docs/portability.md)
+    let results: Vec<_> = report["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| if c["structured"].is_null() { c["texts"].clone() } else { c["structured"].clone() })
+        .collect();
+    eprintln!(
+        "served by an {} server in the Debian 11 root: tools {}; results {}",
+        if aarch64.is_some() { "aarch64" } else { "x86_64" },
+        report["tools"],
+        json!(results)
+    );
 }
