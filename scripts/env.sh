@@ -71,6 +71,9 @@ ensure_cpython() {
   export MXCP_BUILD_PYTHON="$prefix/bin/python3.11"
   export PYO3_CONFIG_FILE="$MXCP_TOOLS_DIR/pyo3-portable-$(basename "$prefix").cfg"
   python3 "$(dirname "${BASH_SOURCE[0]}")/pyo3_config.py" "$PYO3_CONFIG_FILE" "$prefix" >&2 || return 1
+  # older recipes' prefixes go once unused for 30 days (scripts/prune-cpython.sh)
+  "$(dirname "${BASH_SOURCE[0]}")/prune-cpython.sh" mark "$prefix" && "$(dirname "${BASH_SOURCE[0]}")/prune-cpython.sh" \
+    || echo "warning: pruning old CPython prefixes failed" >&2
 }
 # (./dev defers it, to compile DuckDB while a cold machine builds CPython)
 [ -n "${MXCP_DEFER_CPYTHON:-}" ] || ensure_cpython

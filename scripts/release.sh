@@ -19,6 +19,7 @@ for arch in "${archs[@]}"; do
   triple="$arch-unknown-linux-gnu"
   rustup target list --installed | grep -qx "$triple" || rustup target add "$triple"
   prefix="$(scripts/build-cpython.sh "$arch")"
+  scripts/prune-cpython.sh mark "$prefix"
   cfg="$MXCP_TOOLS_DIR/pyo3-portable-$(basename "$prefix").cfg"
   python3 scripts/pyo3_config.py "$cfg" "$prefix"
   # a cross build has a target dir of its own, so that it never waits for the dev build's lock
