@@ -36,11 +36,7 @@ fn main() {
         cmd.arg(prefix.join("lib/python3.11"));
         let info = std::fs::read_to_string(prefix.join("BUILD-INFO")).unwrap_or_default();
         let field = |key: &str| info.lines().find_map(|l| l.strip_prefix(key)).unwrap_or("?").trim().to_string();
-        build_info = format!(
-            "Debian source {}, static, built for {}",
-            field("source python3.11=").replace("python3.11=", ""),
-            field("target ")
-        );
+        build_info = format!("Debian source {}, static, built for {}", field("source python3.11="), field("target "));
     }
     println!("cargo:rustc-env=MXCP_CPYTHON_BUILD={build_info}");
     let status = cmd.status().unwrap_or_else(|e| {

@@ -65,15 +65,14 @@ ensure_sccache
 # once per machine and cached by recipe under $MXCP_TOOLS_DIR (~12 min cold, instant after).
 # pyo3 links it statically; runtime-template/build.rs packs its pure-Python standard library.
 ensure_cpython() {
-  local prefix
-  prefix="$("$(dirname "${BASH_SOURCE[0]}")/build-cpython.sh")" || { echo "error: building the portable CPython failed" >&2; return 1; }
+  local prefix scripts; scripts="$(dirname "${BASH_SOURCE[0]}")"
+  prefix="$("$scripts/build-cpython.sh")" || { echo "error: building the portable CPython failed" >&2; return 1; }
   export MXCP_CPYTHON_PREFIX="$prefix"
   export MXCP_BUILD_PYTHON="$prefix/bin/python3.11"
   export PYO3_CONFIG_FILE="$MXCP_TOOLS_DIR/pyo3-portable-$(basename "$prefix").cfg"
-  python3 "$(dirname "${BASH_SOURCE[0]}")/pyo3_config.py" "$PYO3_CONFIG_FILE" "$prefix" >&2 || return 1
-  # older recipes' prefixes go once unused for 30 days (scripts/prune-cpython.sh)
-  "$(dirname "${BASH_SOURCE[0]}")/prune-cpython.sh" mark "$prefix" && "$(dirname "${BASH_SOURCE[0]}")/prune-cpython.sh" \
-    || echo "warning: pruning old CPython prefixes failed" >&2
+  python3 "$scripts/pyo3_config.py" "$PYO3_CONFIG_FILE" "$prefix" >&2 || return 1
+  # older recipes' prefixes go once unused for 30 days
+  "$scripts/prune-cpython.sh" mark "$prefix" && "$scripts/prune-cpython.sh" || echo "warning: pruning old CPython prefixes failed" >&2
 }
 # (./dev defers it, to compile DuckDB while a cold machine builds CPython)
 [ -n "${MXCP_DEFER_CPYTHON:-}" ] || ensure_cpython

@@ -1,21 +1,16 @@
-"""Writes the PYO3_CONFIG_FILE that links this CPython 3.11 statically into mxcp.
+"""Writes the PYO3_CONFIG_FILE that links the portable CPython 3.11 statically into mxcp.
 
-Usage: pyo3_config.py OUT [PREFIX]
+Usage: pyo3_config.py OUT PREFIX
 
-Two kinds of CPython are accepted:
-  * the portable one of scripts/build-cpython.sh (PREFIX, or the running interpreter's own
-    prefix when it holds libcrypto.a): its extension modules are built into libpython3.11.a
-    and its dependencies are static archives beside it, so only glibc's libraries stay
-    dynamic. PREFIX may be another architecture's build (cross builds): nothing of it is run.
-  * any other CPython 3.11 with a libpython3.11.a (or the Debian -pic variant), for a build
-    that is not portable (the extension modules stay shared objects).
-Requirements checked here, with a clear message: CPython 3.11, a static libpython, built as
-position-independent code.
+PREFIX is a prefix of scripts/build-cpython.sh: its extension modules are built into
+libpython3.11.a and its dependencies are static archives beside it, so only glibc's libraries
+stay dynamic. It may be another architecture's build (cross builds): nothing of it is run.
+Checked here, with a clear message: the archives are there, built as position-independent code
+(the test and benchmark executables are PIEs).
 """
 import os
 import subprocess
 import sys
-import sysconfig
 
 
 def fail(msg):
@@ -45,35 +40,9 @@ def portable_config(prefix):
     return "\n".join(lines) + "\n", os.path.join(lib, "libpython3.11.a"), target
 
 
-def main(out, prefix=None):
-    if prefix is None and os.path.exists(os.path.join(sys.prefix, "lib", "libcrypto.a")):
-        prefix = sys.prefix
-    if prefix is not None:
-        text, archive, target = portable_config(prefix)
-        write(out, text, archive, f"the portable CPython for {target}")
-        return
-    if sys.version_info[:2] != (3, 11):
-        fail(f"mxcp embeds CPython 3.11, but {sys.executable} is {sys.version.split()[0]}")
-    libpl = sysconfig.get_config_var("LIBPL")
-    candidates = [("python3.11-pic", "libpython3.11-pic.a"), ("python3.11", "libpython3.11.a")]
-    found = [(name, os.path.join(libpl, f)) for name, f in candidates if os.path.exists(os.path.join(libpl, f))]
-    if not found:
-        fail(f"no static libpython3.11.a in {libpl}: build CPython with --enable-shared (pyenv: "
-             "PYTHON_CONFIGURE_OPTS=--enable-shared) or install Debian's libpython3.11-dev")
-    lib_name, archive = found[0]
-    text = "\n".join([
-        "implementation=CPython", "version=3.11", "shared=false", "abi3=false",
-        f"lib_name={lib_name}", f"lib_dir={libpl}", f"executable={sys.executable}",
-        "pointer_width=64", "build_flags=", "suppress_build_script_link_lines=true",
-        f"extra_build_script_line=cargo:rustc-link-search=native={libpl}",
-        f"extra_build_script_line=cargo:rustc-link-lib=static:+whole-archive,-bundle={lib_name}",
-        "extra_build_script_line=cargo:rustc-link-lib=dylib=m",
-        "extra_build_script_line=cargo:rustc-link-lib=dylib=dl",
-    ] + ([] if lib_name == "python3.11" else [
-        "extra_build_script_line=cargo:rustc-link-lib=dylib=expat",
-        "extra_build_script_line=cargo:rustc-link-lib=dylib=z",
-    ])) + "\n"
-    write(out, text, archive, "")
+def main(out, prefix):
+    text, archive, target = portable_config(prefix)
+    write(out, text, archive, f"the portable CPython for {target}")
 
 
 def write(out, text, archive, what):
@@ -90,13 +59,14 @@ def write(out, text, archive, what):
             absolute = True
             break
     if absolute:
-        fail(f"{archive} is not position-independent code; mxcp needs a PIC libpython "
-             "(CPython configured with --enable-shared, or Debian's libpython3.11-pic.a)")
+        fail(f"{archive} is not position-independent code (scripts/build-cpython.sh compiles with -fPIC)")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".tmp", "w") as f:
         f.write(text)
     os.replace(out + ".tmp", out)
-    print(f"==> pyo3 links {archive} statically{', ' + what if what else ''} (config {out})", file=sys.stderr)
+    print(f"==> pyo3 links {archive} statically, {what} (config {out})", file=sys.stderr)
 
 
-main(*sys.argv[1:])
+if len(sys.argv) != 3:
+    fail("usage: pyo3_config.py OUT PREFIX (a prefix of scripts/build-cpython.sh)")
+main(sys.argv[1], sys.argv[2])

@@ -34,9 +34,9 @@ def stored_wheel(data):
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
         for info in src.infolist():
-            data = src.read(info)
+            member = src.read(info)  # read before the info says "stored"
             info.compress_type = zipfile.ZIP_STORED
-            dst.writestr(info, data)
+            dst.writestr(info, member)
     return out.getvalue()
 
 
